@@ -1,0 +1,171 @@
+import type { SerializedError } from '../common/errors.ts';
+import type { JsonObject } from '../common/json.ts';
+import type { RunEvent } from './types.ts';
+
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'];
+export const FINISHED_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+export type NodeStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+
+/** One node's picture within one run: its latest iteration and attempt. */
+export interface NodeSnapshot {
+  nodeId: string;
+  status: NodeStatus;
+  /** How many times the node has started (0 = never). */
+  iteration: number;
+  /** Attempts within the latest iteration. */
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  /** The state the node saw on its latest start. */
+  input: JsonObject | null;
+  /** The update it returned on its latest success. */
+  output: JsonObject | null;
+  error: SerializedError | null;
+}
+
+/** A run as polled: everything but its nodes. */
+export interface RunRecord {
+  id: string;
+  graphId: string;
+  status: RunStatus;
+  input: JsonObject;
+  /** The state after the latest completed step (the final state once COMPLETED). */
+  state: JsonObject;
+  /** Overall progress, 0–100. */
+  progress: number;
+  currentNodes: string[];
+  /** Supersteps completed. */
+  step: number;
+  maxSteps: number;
+  lastSeq: number;
+  error: SerializedError | null;
+  priority: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+export interface RunSnapshot extends RunRecord {
+  nodes: Map<string, NodeSnapshot>;
+}
+
+export function newNodeSnapshot(nodeId: string): NodeSnapshot {
+  return { nodeId, status: 'PENDING', iteration: 0, attempts: 0, startedAt: null, finishedAt: null, durationMs: null, input: null, output: null, error: null };
+}
+
+/**
+ * Folds one event into a run snapshot, in place. Everything but `state` (which changes only when a
+ * step ends, see the engine) follows from the events alone, so any reader that has the events can
+ * rebuild the picture. Returns the id of the node the event changed, if any.
+ */
+export function applyEvent(run: RunSnapshot, event: RunEvent): string | undefined {
+  run.lastSeq = event.seq;
+  run.updatedAt = event.at;
+  switch (event.type) {
+    case 'RunQueued':
+      run.status = 'QUEUED';
+      return undefined;
+    case 'RunStarted':
+      run.status = 'RUNNING';
+      run.startedAt ??= event.at;
+      run.maxSteps = event.maxSteps;
+      return undefined;
+    case 'NodeStarted': {
+      const node = nodeOf(run, event.nodeId);
+      node.status = 'RUNNING';
+      if (event.attempt === 1) node.iteration = event.iteration;
+      node.attempts = event.attempt;
+      node.startedAt = event.at;
+      node.finishedAt = null;
+      node.durationMs = null;
+      node.input = event.input;
+      node.error = null;
+      addCurrent(run, event.nodeId);
+      return event.nodeId;
+    }
+    case 'NodeCompleted': {
+      const node = nodeOf(run, event.nodeId);
+      node.status = 'SUCCEEDED';
+      node.finishedAt = event.at;
+      node.durationMs = event.durationMs;
+      node.output = event.stateUpdate;
+      removeCurrent(run, event.nodeId);
+      return event.nodeId;
+    }
+    case 'NodeFailed': {
+      const node = nodeOf(run, event.nodeId);
+      node.status = event.willRetry ? 'RUNNING' : 'FAILED';
+      node.finishedAt = event.willRetry ? null : event.at;
+      node.durationMs = event.durationMs;
+      node.error = event.error;
+      if (!event.willRetry) removeCurrent(run, event.nodeId);
+      return event.nodeId;
+    }
+    case 'NodeSkipped': {
+      const node = nodeOf(run, event.nodeId);
+      if (node.status === 'PENDING') node.status = 'SKIPPED';
+      return event.nodeId;
+    }
+    case 'Progress':
+      if (event.nodeId === null) run.progress = event.percent;
+      return undefined;
+    case 'RunPaused':
+      run.status = 'PAUSED';
+      return undefined;
+    case 'RunResumed':
+      run.status = 'RUNNING';
+      return undefined;
+    case 'RunCompleted':
+      finish(run, 'COMPLETED', event.at);
+      run.state = event.finalState;
+      run.progress = 100;
+      return undefined;
+    case 'RunFailed':
+      finish(run, 'FAILED', event.at);
+      run.error = event.error;
+      return undefined;
+    case 'RunCancelled':
+      finish(run, 'CANCELLED', event.at);
+      run.error = { code: 'CANCELLED', message: event.reason };
+      return undefined;
+    case 'Transition':
+    case 'DataFlow':
+    case 'SystemNotice':
+      return undefined;
+  }
+}
+
+function nodeOf(run: RunSnapshot, nodeId: string): NodeSnapshot {
+  let node = run.nodes.get(nodeId);
+  if (!node) run.nodes.set(nodeId, (node = newNodeSnapshot(nodeId)));
+  return node;
+}
+
+function addCurrent(run: RunSnapshot, nodeId: string): void {
+  if (!run.currentNodes.includes(nodeId)) run.currentNodes = [...run.currentNodes, nodeId].sort();
+}
+
+function removeCurrent(run: RunSnapshot, nodeId: string): void {
+  if (run.currentNodes.includes(nodeId)) run.currentNodes = run.currentNodes.filter((id) => id !== nodeId);
+}
+
+function finish(run: RunSnapshot, status: RunStatus, at: string): void {
+  run.status = status;
+  run.finishedAt = at;
+  run.currentNodes = [];
+  for (const node of run.nodes.values()) {
+    if (node.status === 'RUNNING') {
+      node.status = 'FAILED';
+      node.finishedAt = at;
+    }
+  }
+}
+
+/** The run without its nodes, as stored in a run row. */
+export function toRecord(run: RunSnapshot): RunRecord {
+  const { nodes: _nodes, ...record } = run;
+  return { ...record };
+}
