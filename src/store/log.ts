@@ -1,0 +1,189 @@
+import type { Checkpoint, CommitBatch, NodeRow, Store } from './types.ts';
+import type { PubSub } from '../events/pubsub.ts';
+import { applyEvent, toRecord, type RunSnapshot } from '../events/snapshot.ts';
+import { isTerminal, type NewRunEvent, type RunEvent } from '../events/types.ts';
+import { RunEventStream, type StreamOptions } from './stream.ts';
+
+export interface EventLogOptions {
+  store: Store;
+  pubsub: PubSub;
+  /** Flush once this many events are pending, without waiting for the tick. Default 1000. */
+  maxBatch?: number;
+  /** A step boundary flushes when the oldest pending event is older than this. Default 5 ms. */
+  maxDelayMs?: number;
+}
+
+interface PendingRun {
+  run: RunSnapshot;
+  nodes: Set<string>;
+  allNodes: boolean;
+}
+
+/**
+ * The one way events enter the system. `append` gives an event the run's next seq and folds it
+ * into the run's snapshot; a flush then writes the pending events, run rows, node rows and
+ * checkpoints in one store transaction, and only after that commit publishes the events. So
+ * everything a subscriber sees is already stored, and a reader that asks for "after N" can always
+ * be served from the store first.
+ *
+ * Flushes happen at the end of the tick (setImmediate), when `maxBatch` events are pending, or at a
+ * step boundary that `stepDone()` finds overdue. Flushes never overlap. A failed flush keeps its
+ * batch pending, and the error is thrown from the next `flush()`/`stepDone()`.
+ */
+export class EventLog {
+  readonly store: Store;
+  readonly pubsub: PubSub;
+  readonly #maxBatch: number;
+  readonly #maxDelayMs: number;
+  #events: RunEvent[] = [];
+  #runs = new Map<string, PendingRun>();
+  #checkpoints = new Map<string, Checkpoint>();
+  #oldest = 0;
+  #scheduled = false;
+  #flushing: Promise<void> | undefined;
+  #error: unknown;
+
+  constructor(options: EventLogOptions) {
+    this.store = options.store;
+    this.pubsub = options.pubsub;
+    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#maxDelayMs = options.maxDelayMs ?? 5;
+  }
+
+  /** Gives the event the run's next seq, applies it to `run`, and queues it for the next flush. */
+  append(run: RunSnapshot, event: NewRunEvent): RunEvent {
+    const full = { ...event, seq: run.lastSeq + 1 } as RunEvent;
+    const nodeId = applyEvent(run, full);
+    const pending = this.#touch(run);
+    if (nodeId !== undefined) pending.nodes.add(nodeId);
+    if (isTerminal(full)) pending.allNodes = true;
+    if (this.#events.length === 0) this.#oldest = performance.now();
+    this.#events.push(full);
+    if (this.#events.length >= this.#maxBatch) void this.#flushSoon(true);
+    else this.#schedule();
+    return full;
+  }
+
+  /** Queues a run row update (e.g. its state after a step) without an event. */
+  touch(run: RunSnapshot): void {
+    this.#touch(run);
+    this.#schedule();
+  }
+
+  /**
+   * Queues a checkpoint; it is written in the same transaction as the events before it. A later
+   * checkpoint of the same run replaces one not yet written (only the latest matters).
+   */
+  checkpoint(checkpoint: Checkpoint): void {
+    this.#checkpoints.set(checkpoint.runId, checkpoint);
+    this.#schedule();
+  }
+
+  /** True when the pending batch is large or old enough that the next step boundary should flush. */
+  flushDue(): boolean {
+    return this.#error !== undefined || this.#events.length >= this.#maxBatch || (this.#events.length > 0 && performance.now() - this.#oldest >= this.#maxDelayMs);
+  }
+
+  /**
+   * Called by the engine when a step ends: flushes when the batch is overdue or large, and
+   * rethrows an earlier failed flush. Returns undefined when there is nothing to wait for, so a
+   * fast loop does not pay for an await.
+   */
+  stepDone(): Promise<void> | undefined {
+    return this.flushDue() ? this.flush() : undefined;
+  }
+
+  /** Writes and publishes everything pending; resolves when it is stored and published. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing.catch(() => undefined);
+    if (this.#error !== undefined) {
+      const error = this.#error;
+      this.#error = undefined;
+      if (!this.#hasPending()) throw error;
+    }
+    if (!this.#hasPending()) return;
+    this.#flushing = this.#write();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  /**
+   * Streams a run's events with seq > `after`: the stored ones, then live ones, without a gap or a
+   * duplicate; ends after the terminal event. See RunEventStream for buffering and overflow.
+   */
+  stream(runId: string, options: StreamOptions = {}): RunEventStream {
+    return new RunEventStream(this.store, this.pubsub, runId, options);
+  }
+
+  #touch(run: RunSnapshot): PendingRun {
+    let pending = this.#runs.get(run.id);
+    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set(), allNodes: false }));
+    return pending;
+  }
+
+  #hasPending(): boolean {
+    return this.#events.length > 0 || this.#runs.size > 0 || this.#checkpoints.size > 0;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flushSoon(false);
+    });
+  }
+
+  async #flushSoon(_full: boolean): Promise<void> {
+    try {
+      await this.flush();
+    } catch (error) {
+      this.#error = error;
+    }
+  }
+
+  async #write(): Promise<void> {
+    const events = this.#events;
+    const runs = this.#runs;
+    const checkpoints = this.#checkpoints;
+    this.#events = [];
+    this.#runs = new Map();
+    this.#checkpoints = new Map();
+    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [...checkpoints.values()] };
+    for (const { run, nodes, allNodes } of runs.values()) {
+      batch.runs.push(toRecord(run));
+      const ids = allNodes ? run.nodes.keys() : nodes;
+      for (const id of ids) {
+        const node = run.nodes.get(id);
+        if (node) batch.nodes.push({ ...node, runId: run.id } satisfies NodeRow);
+      }
+    }
+    try {
+      await this.store.commit(batch);
+    } catch (error) {
+      // Keep the batch so nothing is lost; the next flush retries it before newer events.
+      this.#events = [...events, ...this.#events];
+      for (const [id, pending] of runs) if (!this.#runs.has(id)) this.#runs.set(id, pending);
+      for (const [id, checkpoint] of checkpoints) if (!this.#checkpoints.has(id)) this.#checkpoints.set(id, checkpoint);
+      throw error;
+    }
+    await this.#publish(events);
+  }
+
+  async #publish(events: RunEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const byRun = new Map<string, RunEvent[]>();
+    for (const event of events) {
+      const list = byRun.get(event.runId);
+      if (list) list.push(event);
+      else byRun.set(event.runId, [event]);
+    }
+    const publishes: Promise<void>[] = [];
+    for (const [runId, list] of byRun) publishes.push(this.pubsub.publish('run', runId, list));
+    publishes.push(this.pubsub.publish('all', '*', events));
+    await Promise.all(publishes);
+  }
+}

@@ -1,0 +1,114 @@
+import { AppError } from '../common/errors.ts';
+import type { NodeSnapshot, RunRecord } from '../events/snapshot.ts';
+import type { RunEvent } from '../events/types.ts';
+import type { Checkpoint, CommitBatch, GraphRecord, Page, PageRequest, RunFilter, Store } from './types.ts';
+import { checkPage } from './page.ts';
+
+/**
+ * A Store in process memory: nothing survives the process. For tests and for measuring the
+ * engine without I/O. Passes the same contract suite as the database adapters. Committed events,
+ * run rows and node rows are kept by reference (the event log never mutates what it has handed
+ * over, and readers must not either); graphs and created runs are cloned.
+ */
+export class MemoryStore implements Store {
+  readonly #graphs = new Map<string, GraphRecord>();
+  readonly #runs = new Map<string, RunRecord>();
+  readonly #nodes = new Map<string, Map<string, NodeSnapshot>>();
+  readonly #events = new Map<string, RunEvent[]>();
+  readonly #checkpoints = new Map<string, Checkpoint>();
+
+  async saveGraph(graph: Omit<GraphRecord, 'version' | 'createdAt' | 'updatedAt'>): Promise<GraphRecord> {
+    const now = new Date().toISOString();
+    const old = this.#graphs.get(graph.id);
+    const record: GraphRecord = structuredClone({ ...graph, version: (old?.version ?? 0) + 1, createdAt: old?.createdAt ?? now, updatedAt: now });
+    this.#graphs.set(graph.id, record);
+    return structuredClone(record);
+  }
+
+  async getGraph(id: string): Promise<GraphRecord | undefined> {
+    const g = this.#graphs.get(id);
+    return g && structuredClone(g);
+  }
+
+  async listGraphs(): Promise<GraphRecord[]> {
+    return [...this.#graphs.values()].sort((a, b) => a.id.localeCompare(b.id)).map((g) => structuredClone(g));
+  }
+
+  async deleteGraph(id: string): Promise<boolean> {
+    return this.#graphs.delete(id);
+  }
+
+  async createRun(run: RunRecord, nodes: NodeSnapshot[]): Promise<void> {
+    if (this.#runs.has(run.id)) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
+    this.#runs.set(run.id, structuredClone(run));
+    this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, structuredClone(n)])));
+    this.#events.set(run.id, []);
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const r = this.#runs.get(id);
+    return r && structuredClone(r);
+  }
+
+  async getNodes(runId: string): Promise<NodeSnapshot[]> {
+    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => a.nodeId.localeCompare(b.nodeId)).map((n) => structuredClone(n));
+  }
+
+  async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
+    checkPage(page);
+    const matches = [...this.#runs.values()]
+      .filter((r) => (!filter.status || filter.status.length === 0 || filter.status.includes(r.status)) && (!filter.graphId || r.graphId === filter.graphId))
+      .filter((r) => page.after === undefined || r.id < page.after)
+      .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return { items: matches.slice(0, page.first).map((r) => structuredClone(r)), hasMore: matches.length > page.first };
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    // Check everything first so a bad batch changes nothing.
+    const next = new Map<string, number>();
+    for (const event of batch.events) {
+      const last = next.get(event.runId) ?? this.#lastSeqOf(event.runId);
+      if (event.seq <= last || this.#events.get(event.runId)?.some((e) => e.seq === event.seq)) {
+        throw new AppError('INTERNAL', `event ${event.runId}#${event.seq} already exists`);
+      }
+      next.set(event.runId, event.seq);
+    }
+    for (const event of batch.events) {
+      let list = this.#events.get(event.runId);
+      if (!list) this.#events.set(event.runId, (list = []));
+      list.push(event);
+    }
+    for (const run of batch.runs) this.#runs.set(run.id, run);
+    for (const { runId, ...node } of batch.nodes) {
+      let nodes = this.#nodes.get(runId);
+      if (!nodes) this.#nodes.set(runId, (nodes = new Map()));
+      nodes.set(node.nodeId, node);
+    }
+    for (const checkpoint of batch.checkpoints) {
+      const old = this.#checkpoints.get(checkpoint.runId);
+      if (!old || old.step <= checkpoint.step) this.#checkpoints.set(checkpoint.runId, checkpoint);
+    }
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]> {
+    const list = this.#events.get(runId) ?? [];
+    // Seqs are gapless from 1, so seq n sits at index n - 1.
+    return list.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit);
+  }
+
+  async lastSeq(runId: string): Promise<number> {
+    return this.#lastSeqOf(runId);
+  }
+
+  async latestCheckpoint(runId: string): Promise<Checkpoint | undefined> {
+    const c = this.#checkpoints.get(runId);
+    return c && structuredClone(c);
+  }
+
+  async close(): Promise<void> {}
+
+  #lastSeqOf(runId: string): number {
+    const list = this.#events.get(runId);
+    return list && list.length > 0 ? list[list.length - 1]!.seq : 0;
+  }
+}

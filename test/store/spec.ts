@@ -1,0 +1,341 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/common/async.ts';
+import { AppError, type ErrorCode } from '../../src/common/errors.ts';
+import type { NodeSnapshot, RunRecord, RunStatus } from '../../src/events/snapshot.ts';
+import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
+import type { GraphSpec } from '../../src/graph/types.ts';
+import type { CommitBatch, NodeRow, Store } from '../../src/store/types.ts';
+import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, newId } from './fixtures.ts';
+
+/**
+ * The contract every Store adapter passes. Opens one store per suite with `makeStore`, closes it
+ * after the last test, then calls `cleanup`. Every test makes its own ids (see `newId`), so the
+ * suite also runs against a database shared with other runs of it.
+ */
+export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Store, cleanup?: () => Promise<void> | void): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await makeStore();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await cleanup?.();
+    });
+
+    describe('graphs', () => {
+      it('saves a new graph at version 1 and reads it back whole', async () => {
+        const id = newId('graph');
+        const saved = await store.saveGraph({ id, name: 'Demo', description: 'first', spec: graphSpec(id, 1) });
+        expect(saved).toMatchObject({ id, name: 'Demo', description: 'first', version: 1, spec: graphSpec(id, 1) });
+        expect(Number.isNaN(Date.parse(saved.createdAt))).toBe(false);
+        expect(saved.updatedAt).toBe(saved.createdAt);
+        expect(await store.getGraph(id)).toStrictEqual(saved);
+      });
+
+      it('replaces a graph saved again under the same id, bumps its version and keeps createdAt', async () => {
+        const id = newId('graph');
+        const first = await store.saveGraph({ id, name: 'v1', description: 'one', spec: graphSpec(id, 1) });
+        await sleep(5);
+        const second = await store.saveGraph({ id, name: 'v2', description: 'two', spec: graphSpec(id, 2) });
+        expect(second).toStrictEqual({ ...second, id, name: 'v2', description: 'two', spec: graphSpec(id, 2), version: 2, createdAt: first.createdAt });
+        expect(second.updatedAt > first.updatedAt).toBe(true);
+        const third = await store.saveGraph({ id, name: 'v3', description: 'three', spec: graphSpec(id, 3) });
+        expect(third.version).toBe(3);
+        expect(await store.getGraph(id)).toStrictEqual(third);
+      });
+
+      it('lists saved graphs and deletes them, saying whether they existed', async () => {
+        const a = await store.saveGraph({ id: newId('graph'), name: 'a', description: '', spec: graphSpec('a', 1) });
+        const b = await store.saveGraph({ id: newId('graph'), name: 'b', description: '', spec: graphSpec('b', 1) });
+        const ours = async (): Promise<unknown[]> => (await store.listGraphs()).filter((g) => g.id === a.id || g.id === b.id);
+        expect(await ours()).toEqual(expect.arrayContaining([a, b]));
+        expect(await ours()).toHaveLength(2);
+        expect(await store.deleteGraph(a.id)).toBe(true);
+        expect(await store.deleteGraph(a.id)).toBe(false);
+        expect(await store.getGraph(a.id)).toBeUndefined();
+        expect(await ours()).toStrictEqual([b]);
+      });
+
+      it('returns undefined for an unknown graph', async () => {
+        expect(await store.getGraph(newId('nope'))).toBeUndefined();
+      });
+    });
+
+    describe('runs', () => {
+      it('creates a run with its nodes and reads both back unchanged, nodes sorted by id', async () => {
+        const run = makeRun({
+          status: 'FAILED', progress: 42.5, currentNodes: ['a', 'b'], step: 3, lastSeq: 17, priority: 3,
+          state: { doc: { title: 'x', sections: [{ h: 1, body: 'ü' }] }, n: -0.25, flag: false, none: null },
+          error: { code: 'NODE_FAILED', message: 'node b failed' },
+          startedAt: '2025-01-02T03:04:06.000Z', finishedAt: '2025-01-02T03:04:07.000Z',
+        });
+        const a = makeNode('a', { status: 'SUCCEEDED', iteration: 2, attempts: 1, startedAt: run.createdAt, finishedAt: run.updatedAt, durationMs: 12.25, input: { q: [1, { r: 's' }] }, output: { answer: { ok: true } } });
+        const b = makeNode('b', { status: 'FAILED', iteration: 1, attempts: 3, error: { code: 'NODE_TIMEOUT', message: 'took too long' } });
+        const c10 = makeNode('c10');
+        const c9 = makeNode('c9');
+        await store.createRun(run, [c9, b, c10, a]);
+        expect(await store.getRun(run.id)).toStrictEqual(run);
+        expect(await store.getNodes(run.id)).toStrictEqual([a, b, c10, c9]);
+      });
+
+      it('keeps null fields null', async () => {
+        const run = makeRun();
+        await store.createRun(run, [makeNode('only')]);
+        const read = await store.getRun(run.id);
+        expect(read).toStrictEqual(run);
+        expect(read?.error).toBeNull();
+        expect((await store.getNodes(run.id))[0]?.output).toBeNull();
+      });
+
+      it('rejects a second run with the same id and keeps the first', async () => {
+        const run = makeRun();
+        await store.createRun(run, [makeNode('a')]);
+        await expectAppError(store.createRun({ ...run, status: 'RUNNING' }, [makeNode('z')]), 'INVALID_INPUT', /already exists/);
+        expect(await store.getRun(run.id)).toStrictEqual(run);
+        expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a')]);
+      });
+
+      it('reports nothing for an unknown run', async () => {
+        const id = newId('nope');
+        expect(await store.getRun(id)).toBeUndefined();
+        expect(await store.getNodes(id)).toStrictEqual([]);
+        expect(await store.readEvents(id, 0, 10)).toStrictEqual([]);
+        expect(await store.lastSeq(id)).toBe(0);
+        expect(await store.latestCheckpoint(id)).toBeUndefined();
+      });
+    });
+
+    describe('commit', () => {
+      it('writes the events, run rows, node rows and checkpoints of a batch', async () => {
+        const run = makeRun();
+        await store.createRun(run, [makeNode('a'), makeNode('b')]);
+        const updated: RunRecord = { ...run, status: 'RUNNING', step: 1, lastSeq: 3, currentNodes: ['b'], state: { done: ['a'] }, startedAt: run.createdAt, updatedAt: '2025-01-02T03:05:00.000Z' };
+        const a = makeNodeRow(run.id, 'a', { status: 'SUCCEEDED', iteration: 1, attempts: 1, output: { done: ['a'] }, durationMs: 3 });
+        const c = makeNodeRow(run.id, 'c', { status: 'SKIPPED' });
+        const events = makeEvents(run.id, 1, 3);
+        const checkpoint = makeCheckpoint(run.id, 1);
+        await store.commit({ events, runs: [updated], nodes: [c, a], checkpoints: [checkpoint] });
+        expect(await store.getRun(run.id)).toStrictEqual(updated);
+        expect(await store.getNodes(run.id)).toStrictEqual([snapshot(a), makeNode('b'), snapshot(c)]);
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
+        expect(await store.lastSeq(run.id)).toBe(3);
+        expect(await store.latestCheckpoint(run.id)).toStrictEqual(checkpoint);
+      });
+
+      it('inserts a run row that createRun never wrote', async () => {
+        const run = makeRun({ status: 'RUNNING' });
+        await store.commit(batch({ runs: [run] }));
+        expect(await store.getRun(run.id)).toStrictEqual(run);
+      });
+
+      it('writes nothing of a batch holding an event whose seq is already stored', async () => {
+        const run = makeRun();
+        await store.createRun(run, [makeNode('a')]);
+        const running: RunRecord = { ...run, status: 'RUNNING', lastSeq: 3 };
+        const events = makeEvents(run.id, 1, 3);
+        await store.commit({ events, runs: [running], nodes: [], checkpoints: [makeCheckpoint(run.id, 1)] });
+
+        const bad: CommitBatch = {
+          events: [makeEvent(run.id, 4), makeEvent(run.id, 5), makeEvent(run.id, 3, 'RunCompleted'), makeEvent(run.id, 6)],
+          runs: [{ ...run, status: 'COMPLETED', lastSeq: 6 }],
+          nodes: [makeNodeRow(run.id, 'a', { status: 'SUCCEEDED' }), makeNodeRow(run.id, 'new')],
+          checkpoints: [makeCheckpoint(run.id, 2)],
+        };
+        await expect(store.commit(bad)).rejects.toThrow();
+        expect(await store.getRun(run.id)).toStrictEqual(running);
+        expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a')]);
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
+        expect(await store.lastSeq(run.id)).toBe(3);
+        expect((await store.latestCheckpoint(run.id))?.step).toBe(1);
+
+        // The failed batch left no transaction open: the corrected batch goes through.
+        await store.commit(batch({ events: makeEvents(run.id, 4, 6) }));
+        expect(await store.lastSeq(run.id)).toBe(6);
+      });
+
+      it('rejects a batch that repeats a seq within itself and writes none of it', async () => {
+        const runId = newId('run');
+        const events = [makeEvent(runId, 1), makeEvent(runId, 2), makeEvent(runId, 2, 'Progress')];
+        await expect(store.commit(batch({ events, runs: [makeRun({ id: runId })] }))).rejects.toThrow();
+        expect(await store.readEvents(runId, 0, 10)).toStrictEqual([]);
+        expect(await store.getRun(runId)).toBeUndefined();
+      });
+
+      it('stores every event type unchanged', async () => {
+        const runId = newId('run');
+        const events = EVENT_TYPES.map((type, i) => makeEvent(runId, i + 1, type));
+        await store.commit(batch({ events }));
+        expect(await store.readEvents(runId, 0, 100)).toStrictEqual(events);
+      });
+
+      it('commits an empty batch as a no-op', async () => {
+        await expect(store.commit(batch({}))).resolves.toBeUndefined();
+      });
+    });
+
+    describe('event log', () => {
+      it('reads 2,500 events in pages of exactly after+1..after+limit, without gaps', async () => {
+        const runId = newId('run');
+        const all = makeEvents(runId, 1, 2500);
+        for (let i = 0; i < all.length; i += 100) await store.commit(batch({ events: all.slice(i, i + 100) }));
+        expect(await store.lastSeq(runId)).toBe(2500);
+
+        const read: RunEvent[] = [];
+        let pages = 0;
+        for (let after = 0; ; pages++) {
+          if (pages > 8) throw new Error('readEvents keeps returning events past the end');
+          const page = await store.readEvents(runId, after, 333);
+          expect(page.map((e) => e.seq)).toStrictEqual(range(after + 1, Math.min(after + 333, 2500)));
+          if (page.length === 0) break;
+          read.push(...page);
+          after = page.at(-1)?.seq ?? after;
+        }
+        expect(pages).toBe(8);
+        expect(read).toStrictEqual(all);
+        expect((await store.readEvents(runId, 1000, 5)).map((e) => e.seq)).toStrictEqual([1001, 1002, 1003, 1004, 1005]);
+        expect(await store.readEvents(runId, 0, 0)).toStrictEqual([]);
+      });
+
+      it('keeps the events of two runs interleaved in one batch apart', async () => {
+        const [a, b] = [newId('run'), newId('run')];
+        const ofA = makeEvents(a, 1, 3);
+        const ofB = makeEvents(b, 1, 5);
+        const interleaved = [ofB[0], ofA[0], ofA[1], ofB[1], ofB[2], ofA[2], ofB[3], ofB[4]].filter((e) => e !== undefined);
+        await store.commit(batch({ events: interleaved }));
+        expect(await store.readEvents(a, 0, 100)).toStrictEqual(ofA);
+        expect(await store.readEvents(b, 0, 100)).toStrictEqual(ofB);
+        expect(await store.lastSeq(a)).toBe(3);
+        expect(await store.lastSeq(b)).toBe(5);
+      });
+
+      it('returns the checkpoint with the highest step, the same step replacing the old one', async () => {
+        const runId = newId('run');
+        const other = newId('run');
+        for (const step of [2, 5, 3]) await store.commit(batch({ checkpoints: [makeCheckpoint(runId, step)] }));
+        await store.commit(batch({ checkpoints: [makeCheckpoint(other, 9)] }));
+        expect(await store.latestCheckpoint(runId)).toStrictEqual(makeCheckpoint(runId, 5));
+        const replaced = makeCheckpoint(runId, 5, { state: { replaced: true }, next: [], joins: {} });
+        await store.commit(batch({ checkpoints: [replaced] }));
+        expect(await store.latestCheckpoint(runId)).toStrictEqual(replaced);
+      });
+    });
+
+    describe('listRuns', () => {
+      async function seed(graphId: string, statuses: readonly RunStatus[]): Promise<RunRecord[]> {
+        const runs: RunRecord[] = [];
+        for (const status of statuses) {
+          const run = makeRun({ graphId, status });
+          await store.createRun(run, []);
+          runs.push(run);
+        }
+        return runs;
+      }
+
+      it('lists the runs of a graph newest first, whole', async () => {
+        const graphId = newId('graph');
+        const runs = await seed(graphId, ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'QUEUED']);
+        await seed(newId('graph'), ['QUEUED']);
+        expect(await store.listRuns({ graphId }, { first: 100 })).toStrictEqual({ items: [...runs].reverse(), hasMore: false });
+      });
+
+      it('filters by a list of statuses', async () => {
+        const graphId = newId('graph');
+        const [q1, r, c, f, q2] = await seed(graphId, ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'QUEUED']);
+        const ids = async (status: RunStatus[]): Promise<string[]> => (await store.listRuns({ graphId, status }, { first: 10 })).items.map((run) => run.id);
+        expect(await ids(['QUEUED', 'FAILED'])).toStrictEqual([q2?.id, f?.id, q1?.id]);
+        expect(await ids(['CANCELLED'])).toStrictEqual([]);
+        // An empty list does not filter, like an absent one.
+        expect(await ids([])).toStrictEqual([q2, f, c, r, q1].map((run) => run?.id));
+      });
+
+      it('filters by status alone, across graphs', async () => {
+        const runs = [...(await seed(newId('graph'), ['PAUSED', 'RUNNING'])), ...(await seed(newId('graph'), ['PAUSED']))];
+        const page = await store.listRuns({ status: ['PAUSED'] }, { first: 1000 });
+        expect(page.items.every((r) => r.status === 'PAUSED')).toBe(true);
+        const listed = new Set(page.items.map((r) => r.id));
+        expect(runs.map((r) => listed.has(r.id))).toStrictEqual([true, false, true]);
+      });
+
+      it('pages with the after cursor without overlap or gap', async () => {
+        const graphId = newId('graph');
+        const expected = (await seed(graphId, ['QUEUED', 'RUNNING', 'QUEUED', 'FAILED', 'QUEUED', 'QUEUED', 'COMPLETED'])).map((r) => r.id).reverse();
+        const seen: string[] = [];
+        const more: boolean[] = [];
+        let after: string | undefined;
+        do {
+          if (more.length > 3) throw new Error('listRuns keeps saying hasMore: the cursor does not advance');
+          const page = await store.listRuns({ graphId }, after === undefined ? { first: 3 } : { first: 3, after });
+          seen.push(...page.items.map((r) => r.id));
+          more.push(page.hasMore);
+          after = page.hasMore ? page.items.at(-1)?.id : undefined;
+        } while (after !== undefined);
+        expect(seen).toStrictEqual(expected);
+        expect(more).toStrictEqual([true, true, false]);
+
+        const queued = await store.listRuns({ graphId, status: ['QUEUED'] }, { first: 2, after: expected[1] ?? '' });
+        expect(queued.items.map((run) => run.id)).toStrictEqual([expected[2], expected[4]]);
+        expect(queued.hasMore).toBe(true);
+      });
+
+      it('says hasMore only when another item exists', async () => {
+        const graphId = newId('graph');
+        const ids = (await seed(graphId, ['QUEUED', 'QUEUED', 'QUEUED', 'QUEUED'])).map((r) => r.id).reverse();
+        expect((await store.listRuns({ graphId }, { first: 4 })).hasMore).toBe(false);
+        expect((await store.listRuns({ graphId }, { first: 3 })).hasMore).toBe(true);
+        const last = await store.listRuns({ graphId }, { first: 2, after: ids[1] ?? '' });
+        expect(last).toMatchObject({ hasMore: false, items: [{ id: ids[2] }, { id: ids[3] }] });
+        expect(await store.listRuns({ graphId }, { first: 2, after: ids[3] ?? '' })).toStrictEqual({ items: [], hasMore: false });
+      });
+
+      it('rejects a page size outside 1..1000 with INVALID_INPUT', async () => {
+        for (const first of [0, -1, 1001, 2.5, Number.NaN]) {
+          await expectAppError(store.listRuns({}, { first }), 'INVALID_INPUT', /first/);
+        }
+        await expect(store.listRuns({ graphId: newId('graph') }, { first: 1000 })).resolves.toStrictEqual({ items: [], hasMore: false });
+      });
+    });
+  });
+}
+
+function batch(parts: Partial<CommitBatch>): CommitBatch {
+  return { events: [], runs: [], nodes: [], checkpoints: [], ...parts };
+}
+
+function snapshot(row: NodeRow): NodeSnapshot {
+  const { runId: _runId, ...node } = row;
+  return node;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+function graphSpec(id: string, version: number): GraphSpec {
+  return {
+    id,
+    name: `graph ${version}`,
+    description: 'a graph with nested config',
+    entry: 'a',
+    state: [{ key: 'items', reducer: 'APPEND', default: [] }],
+    nodes: [
+      { id: 'a', kind: 'noop', config: { version, nested: { list: [1, 'two', null, { three: 3 }] } }, retry: { maxAttempts: 3 } },
+      { id: 'b', kind: 'noop' },
+    ],
+    edges: [{ from: 'a', to: 'b', when: '$.items[0] > 1' }, { from: ['a', 'b'], to: 'END' }],
+    maxSteps: 10,
+  };
+}
+
+/** Awaits a promise that must reject with an AppError of `code` (and a message matching `message`). */
+export async function expectAppError(promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  const appError = error as AppError;
+  expect(appError.code).toBe(code);
+  if (message) expect(appError.message).toMatch(message);
+  return appError;
+}
