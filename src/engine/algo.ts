@@ -1,0 +1,52 @@
+import type { CompiledEdge, CompiledGraph, RetryPolicy, RouterSpec } from '../graph/types.ts';
+
+/** Pure helpers of the superstep algorithm: no I/O, no time, no events. */
+
+/** The delay before attempt `attempt + 1`, after attempt `attempt` (1-based) failed. */
+export function backoffDelay(retry: RetryPolicy, attempt: number): number {
+  return Math.min(retry.maxDelayMs, Math.round(retry.initialDelayMs * retry.backoffFactor ** (attempt - 1)));
+}
+
+/** A join edge's key in checkpoints. */
+export function joinKey(edge: CompiledEdge): string {
+  return `${edge.from.join('&')}->${edge.to}`;
+}
+
+export interface Outgoing {
+  edges: CompiledEdge[];
+  routers: RouterSpec[];
+}
+
+/** For each node, the edges and routers leaving it, in declaration order. Computed once per graph. */
+export function outgoingIndex(graph: CompiledGraph): Map<string, Outgoing> {
+  const index = new Map<string, Outgoing>();
+  const at = (id: string): Outgoing => {
+    let out = index.get(id);
+    if (!out) index.set(id, (out = { edges: [], routers: [] }));
+    return out;
+  };
+  for (const id of graph.nodes.keys()) at(id);
+  for (const edge of graph.edges) for (const from of edge.from) at(from).edges.push(edge);
+  for (const router of graph.routers) at(router.from).routers.push(router);
+  return index;
+}
+
+/** Overall progress: the share of the graph's nodes that have completed at least once. */
+export function overallProgress(completed: ReadonlySet<string>, total: number): number {
+  return total === 0 ? 100 : Math.floor((100 * completed.size) / total);
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; resolves with results in item order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  if (items.length === 1) return [await work(items[0]!)];
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
