@@ -108,6 +108,12 @@ describe('event log', () => {
     expect(pubsub.channelCount).toBe(0);
   });
 
+  it('refuses a cursor that is not a seq', async () => {
+    const run = await newRun(store);
+    expect(() => log.stream(run.id, { after: -1 })).toThrow('after must be a seq (an integer >= 0), got -1');
+    expect(() => log.stream(run.id, { after: 1.5 })).toThrow(AppError);
+  });
+
   it('ends a stream at once for a finished run, after replaying it, and filters by type', async () => {
     const run = await f.engine.run('fan-out', { value: 1, speed: 0 });
     const all = await collect(f.log.stream(run.id, { after: 10 }));
