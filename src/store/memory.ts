@@ -31,7 +31,7 @@ export class MemoryStore implements Store {
   }
 
   async listGraphs(): Promise<GraphRecord[]> {
-    return [...this.#graphs.values()].sort((a, b) => a.id.localeCompare(b.id)).map((g) => structuredClone(g));
+    return [...this.#graphs.values()].sort((a, b) => byCodePoint(a.id, b.id)).map((g) => structuredClone(g));
   }
 
   async deleteGraph(id: string): Promise<boolean> {
@@ -51,7 +51,7 @@ export class MemoryStore implements Store {
   }
 
   async getNodes(runId: string): Promise<NodeSnapshot[]> {
-    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => a.nodeId.localeCompare(b.nodeId)).map((n) => structuredClone(n));
+    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => byCodePoint(a.nodeId, b.nodeId)).map((n) => structuredClone(n));
   }
 
   async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
@@ -59,7 +59,7 @@ export class MemoryStore implements Store {
     const matches = [...this.#runs.values()]
       .filter((r) => (!filter.status || filter.status.length === 0 || filter.status.includes(r.status)) && (!filter.graphId || r.graphId === filter.graphId))
       .filter((r) => page.after === undefined || r.id < page.after)
-      .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      .sort((a, b) => byCodePoint(b.id, a.id));
     return { items: matches.slice(0, page.first).map((r) => structuredClone(r)), hasMore: matches.length > page.first };
   }
 
@@ -91,6 +91,7 @@ export class MemoryStore implements Store {
   }
 
   async readEvents(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]> {
+    if (limit < 0) throw new AppError('INVALID_INPUT', `limit must be 0 or more, got ${limit}`);
     const list = this.#events.get(runId) ?? [];
     // Seqs are gapless from 1, so seq n sits at index n - 1.
     return list.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit);
@@ -111,4 +112,8 @@ export class MemoryStore implements Store {
     const list = this.#events.get(runId);
     return list && list.length > 0 ? list[list.length - 1]!.seq : 0;
   }
+}
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

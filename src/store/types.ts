@@ -49,6 +49,7 @@ export interface CommitBatch {
 }
 
 export interface RunFilter {
+  /** Runs in any of these statuses; absent or empty: any status. */
   status?: readonly RunStatus[];
   graphId?: string;
 }
@@ -68,11 +69,14 @@ export interface Page<T> {
 /**
  * Durable state of graphs, runs, node states, events and checkpoints. Every adapter passes
  * test/store/spec.ts (`runStoreSpec`). All methods are async so that networked databases fit.
+ * Ids sort by plain code-point order (SQLite's BINARY, PostgreSQL's COLLATE "C"). Stores keep the
+ * fields of the declared types only.
  */
 export interface Store {
   /** Upserts a graph: inserts with version 1, or replaces and bumps version. */
   saveGraph(graph: Omit<GraphRecord, 'version' | 'createdAt' | 'updatedAt'>): Promise<GraphRecord>;
   getGraph(id: string): Promise<GraphRecord | undefined>;
+  /** By id. */
   listGraphs(): Promise<GraphRecord[]>;
   /** True when the graph existed. */
   deleteGraph(id: string): Promise<boolean>;
@@ -85,9 +89,13 @@ export interface Store {
   /** Newest first (by id, which sorts by creation time). */
   listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
 
-  /** Writes a batch in one transaction: all of it or none of it. */
+  /**
+   * Writes a batch in one transaction: all of it or none of it. An event whose (runId, seq) is
+   * already stored fails the whole batch with AppError INTERNAL: only the event log assigns seqs,
+   * so a repeat means two writers for one run.
+   */
   commit(batch: CommitBatch): Promise<void>;
-  /** Events with seq > afterSeq, in seq order, at most `limit`. */
+  /** Events with seq > afterSeq, in seq order, at most `limit` (>= 0; negative is INVALID_INPUT). */
   readEvents(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]>;
   /** The highest stored seq of a run, 0 when it has none. */
   lastSeq(runId: string): Promise<number>;
