@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, toAppError } from '../common/errors.ts';
 import { parseJson } from '../common/json.ts';
-import { compose } from './compose.ts';
+import { createServices } from '../server/app.ts';
+import { loadConfig } from '../server/config.ts';
 import { formatEvent } from './format.ts';
 
 const USAGE = `usage:
@@ -32,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   if (extra.length > 0) return usage(`unexpected argument "${extra[0]}"`);
-  const dbPath = values.db ?? process.env['FLOWCAST_DB'] ?? 'data/flowcast.db';
+  const config = { ...loadConfig(), ...(values.db ? { dbPath: values.db } : {}) };
+  const compose = (): ReturnType<typeof createServices> => createServices(config);
 
   switch (command) {
     case 'run': {
@@ -43,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
         if (!result.ok) return usage(`--input is not valid JSON (${result.error}); pass an object, e.g. --input '{"value": 3}'`);
         input = result.value;
       }
-      const app = compose(dbPath);
+      const app = compose();
       try {
         const graphId = target.endsWith('.json') ? (await app.catalog.create(readGraphFile(target))).id : target;
         return await runAndPrint(app, graphId, input, values.json ?? false);
@@ -52,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'graphs': {
-      const app = compose(dbPath);
+      const app = compose();
       try {
         for (const graph of await app.catalog.list()) console.log(`${graph.id.padEnd(20)} ${graph.name} — ${graph.description}`);
         return 0;
@@ -61,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'demo': {
-      const app = compose(dbPath);
+      const app = compose();
       try {
         const inputs: Record<string, unknown> = {
           'code-review': { code: 'function parse(s) { if (!s) return null; for (const c of s) { if (c === "{") return c; } return s && s.trim(); }\nconst add = (a, b) => a + b;', threshold: 90, max_iterations: 3 },
@@ -83,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runAndPrint(app: ReturnType<typeof compose>, graphId: string, input: unknown, json: boolean): Promise<number> {
+async function runAndPrint(app: ReturnType<typeof createServices>, graphId: string, input: unknown, json: boolean): Promise<number> {
   const run = await app.engine.createRun(graphId, input);
   const stream = app.log.stream(run.id);
   const done = app.engine.execute(run.id);

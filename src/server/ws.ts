@@ -1,0 +1,53 @@
+import type { Server } from 'node:http';
+import { getOperationAST, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+
+interface Enveloped {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * graphql-ws (subprotocol graphql-transport-ws) on the same port and path as HTTP, through the
+ * same yoga pipeline (`getEnveloped`): context, query limits and error masking are the HTTP ones.
+ * A rejected operation gets an error for that operation only; the socket stays up. Malformed
+ * messages close the socket with graphql-ws's codes (4400 and friends), never a crash.
+ */
+export function attachWebSocket<C extends object>(server: Server, yoga: YogaServerInstance<Record<string, unknown>, C>, options: { path: string; maxPayload: number }) {
+  const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+  const disposable = useServer(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args as ExecutionArgs) as never,
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args as ExecutionArgs) as never,
+      onSubscribe: async function envelopWsOperation(ctx, _id, payload) {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as never];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        if (!getOperationAST(document, payload.operationName)) return [new Error('no operation to run; check operationName') as never];
+        return {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wss,
+  );
+  return { wss, dispose: () => disposable.dispose() };
+}
