@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { GraphQLError } from 'graphql';
-import { createYoga, maskError } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { AppError } from '../common/errors.ts';
 import { GraphCatalog } from '../engine/catalog.ts';
 import { Engine } from '../engine/engine.ts';
@@ -18,6 +18,24 @@ import { EventLog } from '../store/log.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Config } from './config.ts';
 import { attachWebSocket } from './ws.ts';
+
+/**
+ * A subscription whose setup fails (unknown run, bad input) yields `{ errors }` without `data`.
+ * graphql-sse only recognises an execution result that has a `data` key and otherwise answers
+ * "Unable to detect operation AST"; adding `data: null` (as the GraphQL spec allows) lets every
+ * transport deliver the real error.
+ */
+function useSubscribeErrorsAsResults(): Plugin {
+  return {
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!(Symbol.asyncIterator in result) && !('data' in result)) setResult({ ...result, data: null });
+        },
+      };
+    },
+  };
+}
 
 export interface App {
   services: Services;
@@ -75,13 +93,14 @@ export function createApp(config: Config): App {
       maskError(error, message, isDev) {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original instanceof AppError) {
-          // Expected failures say what to fix; their code and details are safe to show.
-          const located = error instanceof GraphQLError ? error : undefined;
-          return new GraphQLError(original.message, {
-            ...(located?.nodes ? { nodes: located.nodes } : {}),
-            ...(located?.path ? { path: located.path } : {}),
-            extensions: { code: original.code, ...original.details },
-          });
+          // Expected failures say what to fix; their code and details are safe to show. The same
+          // error object goes back so yoga does not log it as an unexpected one.
+          const extensions = { code: original.code, ...original.details };
+          if (error instanceof GraphQLError) {
+            Object.assign(error, { extensions: { ...error.extensions, ...extensions } });
+            return error;
+          }
+          return new GraphQLError(original.message, { extensions });
         }
         return maskError(error, message, isDev);
       },
@@ -95,6 +114,7 @@ export function createApp(config: Config): App {
         maxDirectives: { n: 30 },
       }),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useSubscribeErrorsAsResults(),
     ],
   });
 
