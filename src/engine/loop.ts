@@ -144,8 +144,9 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       for (const id of [...notTaken].sort()) {
         if (id !== END && !chosen.has(id)) emit({ type: 'NodeSkipped', nodeId: id, step, reason: 'branch not taken' });
       }
+      // Overall progress in steps of 5%: enough for a progress bar, without an event per node of a long chain.
       const percent = overallProgress(completed, graph.nodes.size);
-      if (percent !== run.progress) emit({ type: 'Progress', percent, message: `step ${step} done`, nodeId: null });
+      if (Math.floor(percent / 5) !== Math.floor(run.progress / 5)) emit({ type: 'Progress', percent, message: `step ${step} done`, nodeId: null });
 
       next = [...chosen].sort();
       log.touch(run);
@@ -183,8 +184,20 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
 /** Appends events for one run, filling in run, graph, time and the type's default priority. */
 export function eventEmitter(log: EventLog, run: RunSnapshot): (body: EventBody) => RunEvent {
   return function emit(body) {
-    return log.append(run, { ...body, runId: run.id, graphId: run.graphId, at: new Date().toISOString(), priority: body.priority ?? DEFAULT_PRIORITY[body.type] } as NewRunEvent);
+    return log.append(run, { ...body, runId: run.id, graphId: run.graphId, at: isoNow(), priority: body.priority ?? DEFAULT_PRIORITY[body.type] } as NewRunEvent);
   };
+}
+
+let lastMs = 0;
+let lastIso = '';
+/** new Date().toISOString(), formatted once per millisecond: events come many per ms. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 function checkpointOf(run: RunSnapshot, step: number, state: JsonObject, next: string[], iterations: Record<string, number>, joins: Map<string, Set<string>>): Checkpoint {

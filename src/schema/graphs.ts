@@ -11,7 +11,7 @@ const EdgeKindEnum = builder.enumType('EdgeKind', {
 
 interface EdgeView { sources: string[]; to: string; when: string | null; kind: 'STATIC' | 'CONDITION' | 'ROUTER' }
 
-function edgesOf(graph: CompiledGraph): EdgeView[] {
+export function edgesOf(graph: CompiledGraph): EdgeView[] {
   return [
     ...graph.edges.map((e): EdgeView => ({ sources: e.from, to: e.to, when: e.condition?.source ?? null, kind: e.condition ? 'CONDITION' : 'STATIC' })),
     ...graph.routers.flatMap((r) => r.targets.map((to): EdgeView => ({ sources: [r.from], to, when: null, kind: 'ROUTER' }))),

@@ -6,6 +6,7 @@ import './events.ts';
 import './graphs.ts';
 import './runs.ts';
 import './live.ts';
+import './visual.ts';
 import './system.ts';
 
 export type { Context, Services } from './context.ts';

@@ -16,7 +16,6 @@ export interface EventLogOptions {
 interface PendingRun {
   run: RunSnapshot;
   nodes: Set<string>;
-  allNodes: boolean;
 }
 
 /**
@@ -50,13 +49,19 @@ export class EventLog {
     this.#maxDelayMs = options.maxDelayMs ?? 5;
   }
 
-  /** Gives the event the run's next seq, applies it to `run`, and queues it for the next flush. */
+  /**
+   * Gives the event the run's next seq (setting it on the object, which the log then owns), applies
+   * it to `run`, and queues it for the next flush.
+   */
   append(run: RunSnapshot, event: NewRunEvent): RunEvent {
-    const full = { ...event, seq: run.lastSeq + 1 } as RunEvent;
-    const nodeId = applyEvent(run, full);
+    // The event is the caller's fresh object: give it its seq in place instead of copying it.
+    const full = event as RunEvent;
+    full.seq = run.lastSeq + 1;
     const pending = this.#touch(run);
+    // A terminal event also settles the nodes still running; their rows change too.
+    if (isTerminal(full)) for (const id of run.currentNodes) pending.nodes.add(id);
+    const nodeId = applyEvent(run, full);
     if (nodeId !== undefined) pending.nodes.add(nodeId);
-    if (isTerminal(full)) pending.allNodes = true;
     if (this.#events.length === 0) this.#oldest = performance.now();
     this.#events.push(full);
     if (this.#events.length >= this.#maxBatch) void this.#flushSoon(true);
@@ -120,7 +125,7 @@ export class EventLog {
 
   #touch(run: RunSnapshot): PendingRun {
     let pending = this.#runs.get(run.id);
-    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set(), allNodes: false }));
+    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set() }));
     return pending;
   }
 
@@ -153,10 +158,9 @@ export class EventLog {
     this.#runs = new Map();
     this.#checkpoints = new Map();
     const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [...checkpoints.values()] };
-    for (const { run, nodes, allNodes } of runs.values()) {
+    for (const { run, nodes } of runs.values()) {
       batch.runs.push(toRecord(run));
-      const ids = allNodes ? run.nodes.keys() : nodes;
-      for (const id of ids) {
+      for (const id of nodes) {
         const node = run.nodes.get(id);
         if (node) batch.nodes.push({ ...node, runId: run.id } satisfies NodeRow);
       }

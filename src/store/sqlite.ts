@@ -27,6 +27,7 @@ interface GraphRow { id: string; name: string; description: string; spec: string
 interface RunRow { id: string; graph_id: string; status: RunStatus; priority: number; data: string; created_at: string; updated_at: string }
 interface ListParams { status?: string; graphId?: string; after?: string; limit: number }
 
+const EVENT_CHUNK = 64;
 const RUN_COLUMNS = '(id, graph_id, status, priority, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /**
@@ -84,7 +85,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     ON CONFLICT (run_id, node_id) DO UPDATE SET data = excluded.data`);
   const getNodes = db.prepare<[string], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_id = ? ORDER BY node_id');
   // DO NOTHING + a changes check instead of catching SQLITE_CONSTRAINT: never overwrites, and says which event.
-  const insertEvent = db.prepare<[string, number, string, string]>('INSERT INTO events (run_id, seq, type, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const findEvent = db.prepare<[string, number], { seq: number }>('SELECT seq FROM events WHERE run_id = ? AND seq = ?');
   const readEvents = db.prepare<[string, number, number], { data: string }>('SELECT data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
   const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE run_id = ?');
   const upsertCheckpoint = db.prepare<[string, number, string]>(`INSERT INTO checkpoints (run_id, step, data) VALUES (?, ?, ?)
@@ -98,11 +99,26 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     if (insertRun.run(...runParams(run)).changes === 0) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
     for (const node of nodes) upsertNode.run(run.id, node.nodeId, JSON.stringify(nodeData(node)));
   });
+  // Events go in as multi-row INSERTs of up to EVENT_CHUNK rows: one statement call per chunk
+  // instead of per event is most of the cost of a write-heavy run.
+  const insertEvents = new Map<number, Database.Statement<unknown[]>>();
+  const insertEventsOf = (rows: number): Database.Statement<unknown[]> => {
+    let statement = insertEvents.get(rows);
+    if (!statement) {
+      statement = db.prepare<unknown[]>(`INSERT INTO events (run_id, seq, type, data) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
+      insertEvents.set(rows, statement);
+    }
+    return statement;
+  };
   const commitTx = db.transaction(function commitTx(batch: CommitBatch) {
-    for (const event of batch.events) {
-      if (insertEvent.run(event.runId, event.seq, event.type, JSON.stringify(event)).changes === 0) {
+    for (let start = 0; start < batch.events.length; start += EVENT_CHUNK) {
+      const chunk = batch.events.slice(start, start + EVENT_CHUNK);
+      const params: unknown[] = [];
+      for (const event of chunk) params.push(event.runId, event.seq, event.type, JSON.stringify(event));
+      if (insertEventsOf(chunk.length).run(params).changes !== chunk.length) {
         // INTERNAL: only the event log assigns seqs, so a repeat means two writers or a bug there.
-        throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
+        const taken = chunk.find((event) => findEvent.get(event.runId, event.seq) !== undefined) ?? chunk[0]!;
+        throw new AppError('INTERNAL', `run ${taken.runId} already has an event with seq ${taken.seq}; events are append-only`);
       }
     }
     for (const run of batch.runs) upsertRun.run(...runParams(run));
