@@ -17,6 +17,7 @@ import { buildSchema, type Services } from '../schema/index.ts';
 import { EventLog } from '../store/log.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Config } from './config.ts';
+import { useSharedExecution } from './shared.ts';
 import { attachWebSocket } from './ws.ts';
 
 /**
@@ -115,6 +116,7 @@ export function createApp(config: Config): App {
       }),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useSubscribeErrorsAsResults(),
+      useSharedExecution(),
     ],
   });
 

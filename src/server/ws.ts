@@ -3,6 +3,7 @@ import { getOperationAST, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { sharedJsonReplacer, spliceSharedPayloads } from './shared.ts';
 
 interface Enveloped {
   execute: (args: ExecutionArgs) => unknown;
@@ -17,8 +18,11 @@ interface Enveloped {
  */
 export function attachWebSocket<C extends object>(server: Server, yoga: YogaServerInstance<Record<string, unknown>, C>, options: { path: string; maxPayload: number }) {
   const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+  // Registered before graphql-ws's own connection listener, so it wraps send before first use.
+  spliceSharedPayloads(wss);
   const disposable = useServer(
     {
+      jsonMessageReplacer: sharedJsonReplacer,
       execute: (args) => (args.rootValue as Enveloped).execute(args as ExecutionArgs) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args as ExecutionArgs) as never,
       onSubscribe: async function envelopWsOperation(ctx, _id, payload) {
