@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { getOperationAST, type ExecutionArgs } from 'graphql';
+import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -35,12 +35,13 @@ export function attachWebSocket<C extends object>(server: Server, yoga: YogaServ
         let document;
         try {
           document = parse(payload.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
         } catch (error) {
-          return [error as never];
+          // Query limits reject while parsing or validating; that ends this operation, not the socket.
+          return [error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error))];
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        if (!getOperationAST(document, payload.operationName)) return [new Error('no operation to run; check operationName') as never];
+        if (!getOperationAST(document, payload.operationName)) return [new GraphQLError('no operation to run; check operationName')];
         return {
           schema,
           operationName: payload.operationName,
