@@ -135,6 +135,30 @@ export class Engine {
     return true;
   }
 
+  /**
+   * Ends runs that the store shows unfinished but no engine holds (the process that ran them
+   * stopped): each gets a SystemNotice and RunFailed, so no run stays QUEUED or RUNNING forever.
+   * Call once at start, before taking new runs. Returns the ids it ended.
+   */
+  async failInterrupted(reason = 'the server stopped while this run was unfinished; it was not resumed'): Promise<string[]> {
+    const ended: string[] = [];
+    for (;;) {
+      const page = await this.log.store.listRuns({ status: ['QUEUED', 'RUNNING', 'PAUSED'] }, { first: 100 });
+      const orphans = page.items.filter((r) => !this.#active.has(r.id));
+      if (orphans.length === 0) break;
+      for (const record of orphans) {
+        const nodes = await this.log.store.getNodes(record.id);
+        const run: RunSnapshot = { ...record, nodes: new Map(nodes.map((n) => [n.nodeId, n])) };
+        const emit = eventEmitter(this.log, run);
+        emit({ type: 'SystemNotice', level: 'WARN', code: 'RECOVERY', nodeId: null, priority: 'HIGH', message: reason });
+        emit({ type: 'RunFailed', error: { code: 'INTERNAL', message: reason }, nodeId: null, durationMs: 0 });
+        ended.push(record.id);
+      }
+      await this.log.flush();
+    }
+    return ended;
+  }
+
   /** Cancels every run it holds and waits for them to end. */
   async shutdown(reason = 'server shutting down'): Promise<void> {
     await Promise.all(this.activeRunIds().map((id) => this.cancel(id, reason)));

@@ -131,6 +131,8 @@ export function createApp(config: Config): App {
       return url;
     },
     async start() {
+      const ended = await engine.failInterrupted();
+      if (ended.length > 0) console.warn(`flowcast: ended ${ended.length} run(s) left unfinished by a previous process`);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
