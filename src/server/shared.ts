@@ -1,4 +1,5 @@
-import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { AppError } from '../common/errors.ts';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 
@@ -61,7 +62,15 @@ async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterat
   const mapped: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => mapped,
     async next(): Promise<IteratorResult<ExecutionResult>> {
-      const step = await iterator.next();
+      let step: IteratorResult<unknown>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        // A stream that ends with an expected error (FELL_BEHIND) keeps its code and resume
+        // cursor in extensions, which the transports carry to the client.
+        if (error instanceof AppError) throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
+        throw error;
+      }
       return step.done ? done : { done: false, value: executeEvent(step.value) };
     },
     async return(): Promise<IteratorResult<ExecutionResult>> {
