@@ -16,13 +16,13 @@ const DEMOS: Array<[string, Record<string, unknown>]> = [
   ['fan-out', { value: 3, speed: 0 }],
 ];
 
-describe.each(['graphql-ws', 'graphql-sse'] as const)('subscriptions over %s', (transport) => {
+describe.each(['graphql-ws', 'graphql-sse', 'graphql-sse single connection'] as const)('subscriptions over %s', (transport) => {
   let s: TestServer;
   beforeAll(async () => {
     s = await startTestServer();
   });
   afterAll(() => s.stop());
-  const client = () => (transport === 'graphql-ws' ? s.wsClient() : s.sseClient());
+  const client = () => (transport === 'graphql-ws' ? s.wsClient() : s.sseClient(transport === 'graphql-sse' ? {} : { singleConnection: true }));
 
   it.each(DEMOS)('runExecution streams every event of %s, gapless and in order, then completes', async (graphId, input) => {
     const { items, error } = await subscribe<Ev>(client(), EXECUTE, { g: graphId, input }, 'runExecution').done;
