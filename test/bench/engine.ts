@@ -1,0 +1,164 @@
+/**
+ * Engine overhead: wall time of a whole run (createRun → terminal event flushed) divided by the
+ * nodes it executed, for no-op nodes, so what is measured is the engine itself: supersteps, events,
+ * snapshots, checkpoints and (for SQLite) the durable log.
+ *
+ * Shapes: chains of 10, 100 and 1,000 nodes; a 5-way fan-out (a → b0..b4 → join → END).
+ * Variants: Flowcast on MemoryStore, Flowcast on a SQLite file in a fresh temp dir, and a
+ * LangGraph.js StateGraph of the same shape (no checkpointer) as the baseline. Median of N runs
+ * after a warm-up; N is chosen from a time budget per variant and shape and printed.
+ *
+ * Targets: ≤ 20 µs/node in memory; linear in length (µs/node of chain-1000 within 1.5× of
+ * chain-100); SQLite ≤ 2× memory.
+ */
+import { join } from 'node:path';
+import { Annotation, END as LG_END, START as LG_START, StateGraph } from '@langchain/langgraph';
+import { GraphCatalog } from '../../src/engine/catalog.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MemoryPubSub } from '../../src/events/pubsub.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { defaultKindRegistry } from '../../src/graph/kinds.ts';
+import { END } from '../../src/graph/types.ts';
+import { EventLog } from '../../src/store/log.ts';
+import { MemoryStore } from '../../src/store/memory.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/types.ts';
+import { measure, num, progress, ratio, verdict, withTempDir, type BenchResult } from './util.ts';
+
+const MAX_STEPS = 5000;
+/** Per variant and shape: warm-up, then measured repetitions; a shape takes about 3 × their sum. */
+const WARMUP_MS = 500;
+const BUDGET_MS = 700;
+
+/** A graph shape, described once and built for both engines. */
+interface Shape {
+  name: string;
+  nodes: string[];
+  entry: string;
+  /** [from, to]; `from` as a list is a join. END is the string 'END'. */
+  edges: Array<[string | string[], string]>;
+}
+
+function chain(length: number): Shape {
+  const nodes = Array.from({ length }, (_, i) => `n${i}`);
+  const edges: Shape['edges'] = nodes.slice(1).map((to, i) => [nodes[i]!, to]);
+  edges.push([nodes[length - 1]!, END]);
+  return { name: `chain-${length}`, nodes, entry: 'n0', edges };
+}
+
+function fanOut(width: number): Shape {
+  const branches = Array.from({ length: width }, (_, i) => `b${i}`);
+  const edges: Shape['edges'] = branches.map((b) => ['a', b]);
+  edges.push([branches, 'join'], ['join', END]);
+  return { name: `fanout-${width}`, nodes: ['a', ...branches, 'join'], entry: 'a', edges };
+}
+
+const noop = (): { n: number } => ({ n: 1 });
+
+/** A Flowcast engine over `store` with the shape registered; `run` resolves when the run ended. */
+function flowcastRunner(store: Store, shape: Shape): { run: () => Promise<number>; close: () => Promise<void> } {
+  const log = new EventLog({ store, pubsub: new MemoryPubSub() });
+  const kinds = defaultKindRegistry();
+  const catalog = new GraphCatalog(store, kinds);
+  const builder = new GraphBuilder({ id: shape.name, name: shape.name, maxSteps: MAX_STEPS });
+  for (const id of shape.nodes) builder.addNode(id, noop);
+  builder.setEntry(shape.entry);
+  for (const [from, to] of shape.edges) builder.addEdge(from, to);
+  catalog.register(builder.compile(kinds));
+  const engine = new Engine({ log, catalog });
+  return {
+    async run() {
+      const run = await engine.run(shape.name, {}, { maxSteps: MAX_STEPS });
+      if (run.status !== 'COMPLETED') throw new Error(`${shape.name}: run ended ${run.status}: ${JSON.stringify(run.error)}`);
+      return run.lastSeq;
+    },
+    async close() {
+      await engine.shutdown();
+      await store.close();
+    },
+  };
+}
+
+// A reducer (last write wins) rather than a plain LastValue channel, so the five parallel branches
+// may all write `n` in one step, as they may in Flowcast.
+const LgState = Annotation.Root({ n: Annotation<number>({ reducer: (_old: number, update: number) => update, default: () => 0 }) });
+
+function langGraphRunner(shape: Shape): () => Promise<void> {
+  const nodes = shape.nodes.map((id) => [id, noop] as [string, typeof noop]);
+  const graph = new StateGraph(LgState).addNode(nodes);
+  graph.addEdge(LG_START, shape.entry);
+  for (const [from, to] of shape.edges) graph.addEdge(from, to === END ? LG_END : to);
+  const app = graph.compile();
+  return async () => {
+    const out = await app.invoke({ n: 0 }, { recursionLimit: MAX_STEPS });
+    if (out.n !== 1) throw new Error(`${shape.name}: LangGraph returned ${JSON.stringify(out)}`);
+  };
+}
+
+interface Row {
+  shape: Shape;
+  events: number;
+  mem: number;
+  sqlite: number;
+  lg: number;
+  reps: string;
+}
+
+async function benchShape(shape: Shape, dir: string): Promise<Row> {
+  const perNode = (ms: number): number => (ms * 1000) / shape.nodes.length;
+  const budget = { budgetMs: BUDGET_MS, warmupMs: WARMUP_MS };
+
+  progress(`${shape.name}: flowcast-mem`);
+  const mem = flowcastRunner(new MemoryStore(), shape);
+  let events = 0;
+  const memSample = await measure(async () => void (events = await mem.run()), budget);
+  await mem.close();
+
+  progress(`${shape.name}: flowcast-sqlite`);
+  const sqlite = flowcastRunner(openSqliteStore(join(dir, `${shape.name}.db`)), shape);
+  const sqliteSample = await measure(async () => void (await sqlite.run()), budget);
+  await sqlite.close();
+
+  progress(`${shape.name}: langgraph`);
+  const lgSample = await measure(langGraphRunner(shape), budget);
+
+  return {
+    shape,
+    events,
+    mem: perNode(memSample.medianMs),
+    sqlite: perNode(sqliteSample.medianMs),
+    lg: perNode(lgSample.medianMs),
+    reps: `${memSample.reps}/${sqliteSample.reps}/${lgSample.reps}`,
+  };
+}
+
+export async function benchEngine(): Promise<BenchResult> {
+  const shapes = [chain(10), chain(100), chain(1000), fanOut(5)];
+  const rows = await withTempDir('engine', async (dir) => {
+    const out: Row[] = [];
+    for (const shape of shapes) out.push(await benchShape(shape, dir));
+    return out;
+  });
+
+  const table = [['shape', 'nodes', 'events/run', 'flowcast-mem µs/node', 'flowcast-sqlite µs/node', 'langgraph µs/node', 'langgraph/mem', 'sqlite/mem', 'runs (mem/sql/lg)']];
+  for (const r of rows) {
+    table.push([r.shape.name, String(r.shape.nodes.length), String(r.events), num(r.mem), num(r.sqlite), num(r.lg), ratio(r.lg / r.mem), ratio(r.sqlite / r.mem), r.reps]);
+  }
+
+  const worstMem = Math.max(...rows.map((r) => r.mem));
+  const worstSqlite = Math.max(...rows.map((r) => r.sqlite / r.mem));
+  const byName = (name: string): Row => rows.find((r) => r.shape.name === name)!;
+  const linear = byName('chain-1000').mem / byName('chain-100').mem;
+  const linearSqlite = byName('chain-1000').sqlite / byName('chain-100').sqlite;
+  return {
+    title: 'Engine overhead: µs per node executed (whole run wall time / nodes), median',
+    rows: table,
+    notes: [
+      `target ≤ 20 µs/node in memory:        worst ${num(worstMem)} µs/node  ${verdict(worstMem <= 20)}`,
+      `target linear in length (mem):        chain-1000 / chain-100 µs/node = ${ratio(linear)} (≤ 1.50×)  ${verdict(linear <= 1.5)}`,
+      `target linear in length (sqlite):     chain-1000 / chain-100 µs/node = ${ratio(linearSqlite)} (≤ 1.50×)  ${verdict(linearSqlite <= 1.5)}`,
+      `target sqlite ≤ 2× memory:            worst ${ratio(worstSqlite)}  ${verdict(worstSqlite <= 2)}`,
+      'langgraph/mem > 1 means Flowcast is faster. LangGraph runs without a checkpointer (nothing stored).',
+    ],
+  };
+}

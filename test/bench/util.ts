@@ -1,0 +1,87 @@
+/**
+ * Small helpers shared by the benchmarks: timing (median of repetitions after a timed warm-up, the
+ * repetition count chosen from a time budget), temp dirs, and plain aligned text tables.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** What one benchmark module hands back to index.ts for printing. */
+export interface BenchResult {
+  title: string;
+  /** First row is the header. */
+  rows: string[][];
+  /** Lines printed under the table (targets, verdicts, method). */
+  notes: string[];
+}
+
+export interface Sample {
+  /** Median milliseconds of one repetition. */
+  medianMs: number;
+  reps: number;
+}
+
+/**
+ * Warms up by calling `once` for `warmupMs` (at least `minWarmup` times), then repeats it until
+ * `budgetMs` has passed (at least `minReps`, at most `maxReps` times) and returns the median
+ * duration of one call. Time-based, so N adapts to the machine and to each shape's size.
+ */
+export async function measure(once: () => Promise<void>, options: { budgetMs: number; warmupMs: number; minWarmup?: number; minReps?: number; maxReps?: number }): Promise<Sample> {
+  const { budgetMs, warmupMs, minWarmup = 2, minReps = 5, maxReps = 5000 } = options;
+  const warmStart = performance.now();
+  for (let i = 0; i < minWarmup || performance.now() - warmStart < warmupMs; i++) await once();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < maxReps && (times.length < minReps || performance.now() - start < budgetMs)) {
+    const t0 = performance.now();
+    await once();
+    times.push(performance.now() - t0);
+  }
+  return { medianMs: median(times), reps: times.length };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A fresh temp dir, removed (with everything in it) after `work` settles. */
+export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `flowcast-bench-${prefix}-`));
+  try {
+    return await work(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A number with `digits` decimals and thousands separators, e.g. 123,456.7. */
+export function num(value: number, digits = 1): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** "1.23×" */
+export function ratio(value: number): string {
+  return `${value.toFixed(2)}×`;
+}
+
+export function verdict(ok: boolean): string {
+  return ok ? 'PASS' : 'MISS';
+}
+
+/** Renders rows as an aligned text table: text columns left-aligned, numeric ones right-aligned. */
+export function formatTable(rows: readonly string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const numeric = widths.map((_, i) => rows.slice(1).every((row) => /^[\d.,×%-]*$/.test(row[i] ?? '')));
+  const line = (row: readonly string[]): string =>
+    row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const [header = [], ...body] = rows;
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Writes a progress line to stderr so stdout holds only the tables. */
+export function progress(message: string): void {
+  process.stderr.write(`  … ${message}\n`);
+}
