@@ -1,6 +1,7 @@
 import { yieldToEventLoop } from '../common/async.ts';
 import { AppError } from '../common/errors.ts';
 import type { PubSub } from '../events/pubsub.ts';
+import { FINISHED_STATUSES } from '../events/snapshot.ts';
 import { isTerminal, type RunEvent, type RunEventType } from '../events/types.ts';
 import type { Store } from './types.ts';
 
@@ -44,6 +45,7 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
   /** Highest seq heard live while catching up (those events are already stored). */
   #heard = 0;
   #mode: 'replay' | 'live' = 'replay';
+  #checkedEnd = false;
   #page: RunEvent[] = [];
   #live: RunEvent[] = [];
   #done = false;
@@ -89,7 +91,11 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       const stored = this.#page.shift();
       const event = stored ?? (this.#mode === 'live' ? this.#takeLive() : undefined);
       if (event) {
-        if (event.seq <= this.#cursor) continue;
+        if (event.seq <= this.#cursor) {
+          // A cursor past the end (after >= the terminal seq): the run is over for this reader.
+          if (isTerminal(event)) this.#finishAfterThis();
+          continue;
+        }
         if (event.seq > this.#cursor + 1) {
           // takeLive never hands out a gap, so this is the store missing events: say so, don't spin.
           this.#failure = new AppError('INTERNAL', `run ${this.#runId} has no stored event ${this.#cursor + 1} (next stored is ${event.seq})`);
@@ -103,7 +109,19 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       if (this.#mode === 'replay') {
         const page = await this.#store.readEvents(this.#runId, this.#cursor, this.#pageSize);
         if (page.length > 0) this.#page = page;
-        else if (this.#heard <= this.#cursor) this.#mode = 'live';
+        else if (this.#heard <= this.#cursor) {
+          // Caught up. If the run has already ended at or before the cursor, nothing more will
+          // ever come: end now rather than wait.
+          if (!this.#checkedEnd) {
+            this.#checkedEnd = true;
+            const run = await this.#store.getRun(this.#runId);
+            if (run && FINISHED_STATUSES.includes(run.status) && run.lastSeq <= this.#cursor) {
+              this.#finish();
+              continue;
+            }
+          }
+          this.#mode = 'live';
+        }
         else await yieldToEventLoop(); // heard of events not readable yet: let the writer finish
         continue;
       }

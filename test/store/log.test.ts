@@ -108,6 +108,18 @@ describe('event log', () => {
     expect(pubsub.channelCount).toBe(0);
   });
 
+  it('ends at once when the cursor is at or past the end of a finished run, or passes it later', async () => {
+    const run = await f.engine.run('fan-out', { speed: 0 });
+    expect(await collect(f.log.stream(run.id, { after: run.lastSeq }))).toEqual([]);
+    expect(await collect(f.log.stream(run.id, { after: run.lastSeq + 50 }))).toEqual([]);
+    const live = await newRun(store);
+    const beyond = collect(log.stream(live.id, { after: 10 }));
+    append(log, live, progress(1));
+    append(log, live, { type: 'RunCompleted', finalState: {}, durationMs: 1, priority: 'CRITICAL' });
+    await log.flush();
+    expect(await beyond).toEqual([]);
+  });
+
   it('refuses a cursor that is not a seq', async () => {
     const run = await newRun(store);
     expect(() => log.stream(run.id, { after: -1 })).toThrow('after must be a seq (an integer >= 0), got -1');
