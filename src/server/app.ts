@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { AppError } from '../common/errors.ts';
@@ -18,6 +17,7 @@ import { EventLog } from '../store/log.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Config } from './config.ts';
 import { useSharedExecution } from './shared.ts';
+import { useSse } from './sse.ts';
 import { attachWebSocket } from './ws.ts';
 
 /**
@@ -114,7 +114,7 @@ export function createApp(config: Config): App {
         maxTokens: { n: 2_000 },
         maxDirectives: { n: 30 },
       }),
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useSse('/graphql/stream'),
       useSubscribeErrorsAsResults(),
       useSharedExecution(),
     ],

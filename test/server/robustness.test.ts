@@ -68,6 +68,13 @@ describe('robustness of the transports', () => {
     expect(items.map((e) => e.seq)).toEqual(items.map((_, i) => i + 1));
   });
 
+  it('applies the same query limits over SSE', async () => {
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: health { ok }`).join(' ');
+    const { items, error } = await subscribe(s.sseClient(), `query { ${aliases} }`, {}, 'health').done;
+    expect(items).toEqual([]);
+    expect(JSON.stringify(error)).toMatch(/Aliases limit of 30 exceeded/);
+  });
+
   it('serves GraphiQL at /graphql to a browser, set up for subscriptions over WebSocket', async () => {
     const response = await fetch(s.http, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
