@@ -6,22 +6,26 @@
  * ratio and its target (see the comment at the top of each file):
  *   engine  µs per executed node, Flowcast (memory, SQLite) vs LangGraph.js   (engine.ts)
  *   append  events/s through EventLog into SQLite vs raw better-sqlite3       (append.ts)
+ *   fanout  one run streamed to 1,000 subscribers (ws, sse, latency, idle memory) vs bare ws/http,
+ *           server and clients in separate processes                          (fanout.ts)
  *
  * Each benchmark runs in a fresh Node process (this file again, with FLOWCAST_BENCH_CHILD set), so
  * one cannot warm up the JIT or grow the heap for the next: `bench append` alone and a full run
- * print the same kind of numbers. Progress goes to stderr, tables to stdout. Takes about 30–40 s
- * on a 2-core machine.
+ * print the same kind of numbers. Progress goes to stderr, tables to stdout. engine and append take
+ * about 30–40 s on a 2-core machine, fanout about 2½ minutes.
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchAppend } from './append.ts';
 import { benchEngine } from './engine.ts';
+import { benchFanout } from './fanout.ts';
 import { formatTable, type BenchResult } from './util.ts';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   engine: benchEngine,
   append: benchAppend,
+  fanout: benchFanout,
 };
 const CHILD_ENV = 'FLOWCAST_BENCH_CHILD';
 
