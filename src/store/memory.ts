@@ -67,6 +67,7 @@ export class MemoryStore implements Store {
     // Check everything first so a bad batch changes nothing.
     const next = new Map<string, number>();
     for (const event of batch.events) {
+      this.#mustExist(event.runId);
       const last = next.get(event.runId) ?? this.#lastSeqOf(event.runId);
       // Seqs are stored gapless and ascending, so anything at or below the last one is a repeat.
       if (event.seq <= last) {
@@ -74,6 +75,9 @@ export class MemoryStore implements Store {
       }
       next.set(event.runId, event.seq);
     }
+    for (const run of batch.runs) this.#mustExist(run.id);
+    for (const node of batch.nodes) this.#mustExist(node.runId);
+    for (const checkpoint of batch.checkpoints) this.#mustExist(checkpoint.runId);
     for (const event of batch.events) {
       let list = this.#events.get(event.runId);
       if (!list) this.#events.set(event.runId, (list = []));
@@ -108,6 +112,11 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {}
+
+  /** INTERNAL: the event log creates every run before it commits anything of it. */
+  #mustExist(runId: string): void {
+    if (!this.#runs.has(runId)) throw new AppError('INTERNAL', `run ${runId} does not exist; createRun must come before committing its events, nodes or checkpoints`);
+  }
 
   #lastSeqOf(runId: string): number {
     const list = this.#events.get(runId);

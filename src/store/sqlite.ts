@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
-import { parseEvent } from '../events/codec.ts';
-import type { NodeSnapshot, RunRecord, RunStatus } from '../events/snapshot.ts';
+import { isPlainObject } from '../common/json.ts';
+import { decodeEvent } from '../events/codec.ts';
+import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import type { RunEvent } from '../events/types.ts';
 import type { GraphSpec } from '../graph/types.ts';
 import { loadMigrations } from './migrate.ts';
 import { checkPage } from './page.ts';
@@ -23,18 +25,35 @@ type RunData = Omit<RunRecord, 'id' | 'graphId' | 'status' | 'priority' | 'creat
 type NodeData = Omit<NodeSnapshot, 'nodeId'>;
 type CheckpointData = Omit<Checkpoint, 'runId' | 'step'>;
 type RunParams = [id: string, graphId: string, status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string];
+type InsertRunParams = [...RunParams, pending: string];
+type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, no: number];
 interface GraphRow { id: string; name: string; description: string; spec: string; version: number; created_at: string; updated_at: string }
 interface RunRow { id: string; graph_id: string; status: RunStatus; priority: number; data: string; created_at: string; updated_at: string }
+interface EventRow { seq: number; type: string; data: string }
 interface ListParams { status?: string; graphId?: string; after?: string; limit: number }
+/** A stored run as the writes need it: its key in the other tables and its graph. */
+interface RunRef { no: number; graphId: string }
 
-const EVENT_CHUNK = 64;
-const RUN_COLUMNS = '(id, graph_id, status, priority, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+/**
+ * WAL pages after which a commit checkpoints (copies them into the database file and syncs both):
+ * about 40 MB. A checkpoint's syncs cost the same however much it copies, and a page written by
+ * many commits (a run row, the last page of the events) is copied once, so with SQLite's default
+ * of 1000 checkpoints took a large share of a write-heavy log's time.
+ */
+const WAL_AUTOCHECKPOINT = 10_000;
+/** Rows per multi-row INSERT of events or node rows. */
+const CHUNK = 64;
+/** runRefs starts over when it holds this many runs. */
+const RUN_REF_CACHE = 50_000;
+const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
+const UNTOUCHED = nodeData(newNodeSnapshot(''));
+const UNTOUCHED_KEYS = Object.keys(UNTOUCHED) as Array<keyof NodeData>;
 
 /**
  * Opens (creating it and its parent directories if needed) a SQLite database file as a Store, or
- * an in-memory one for ':memory:'. Sets WAL journaling, synchronous NORMAL and a busy timeout, then
- * applies pending migrations of `migrations/sqlite` in one IMMEDIATE transaction, recording each in
- * `schema_migrations`. Throws AppError INVALID_CONFIG when the file was migrated by a newer
+ * an in-memory one for ':memory:'. Sets WAL journaling, synchronous NORMAL, a checkpoint every
+ * WAL_AUTOCHECKPOINT pages (instead of 1000) and a busy timeout, then applies pending migrations of
+ * `migrations/sqlite` in one IMMEDIATE transaction, recording each in `schema_migrations`. Throws AppError INVALID_CONFIG when the file was migrated by a newer
  * Flowcast (it knows more migrations than this build has). The connection is closed on any throw.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -44,6 +63,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     migrate(db, path);
     return createStore(db, path);
   } catch (error) {
@@ -77,53 +97,128 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const getGraph = db.prepare<[string], GraphRow>('SELECT * FROM graphs WHERE id = ?');
   const listGraphs = db.prepare<[], GraphRow>('SELECT * FROM graphs ORDER BY id');
   const deleteGraph = db.prepare<[string]>('DELETE FROM graphs WHERE id = ?');
-  const insertRun = db.prepare<RunParams>(`INSERT INTO runs ${RUN_COLUMNS} ON CONFLICT (id) DO NOTHING`);
-  const upsertRun = db.prepare<RunParams>(`INSERT INTO runs ${RUN_COLUMNS} ON CONFLICT (id) DO UPDATE SET graph_id = excluded.graph_id,
-    status = excluded.status, priority = excluded.priority, data = excluded.data, created_at = excluded.created_at, updated_at = excluded.updated_at`);
-  const getRun = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
-  const upsertNode = db.prepare<[string, string, string]>(`INSERT INTO nodes (run_id, node_id, data) VALUES (?, ?, ?)
-    ON CONFLICT (run_id, node_id) DO UPDATE SET data = excluded.data`);
-  const getNodes = db.prepare<[string], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_id = ? ORDER BY node_id');
+  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+  const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ? WHERE no = ?');
+  // Apart from updateRun because a column in a SET rewrites its index entries even when its value
+  // stays, and a run's graph practically never changes.
+  const moveRun = db.prepare<[string, number]>('UPDATE runs SET graph_id = ? WHERE no = ?');
+  const findRun = db.prepare<[string], { no: number; graph_id: string }>('SELECT no, graph_id FROM runs WHERE id = ?');
+  const getRun = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
+  // Node rows, plus a NULL-data row for each node listed PENDING at createRun that has no row
+  // since; sorted by SQLite (BINARY: code-point order), like every other listing.
+  const getNodes = db.prepare<{ id: string }, { node_id: string; data: string | null }>(`SELECT n.node_id, n.data FROM runs r JOIN nodes n ON n.run_no = r.no WHERE r.id = @id
+    UNION ALL
+    SELECT p.value, NULL FROM runs r, json_each(r.pending) p WHERE r.id = @id
+      AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.run_no = r.no AND n.node_id = p.value)
+    ORDER BY 1`);
   // DO NOTHING + a changes check instead of catching SQLITE_CONSTRAINT: never overwrites, and says which event.
-  const findEvent = db.prepare<[string, number], { seq: number }>('SELECT seq FROM events WHERE run_id = ? AND seq = ?');
-  const readEvents = db.prepare<[string, number, number], { data: string }>('SELECT data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
-  const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE run_id = ?');
-  const upsertCheckpoint = db.prepare<[string, number, string]>(`INSERT INTO checkpoints (run_id, step, data) VALUES (?, ?, ?)
-    ON CONFLICT (run_id, step) DO UPDATE SET data = excluded.data`);
-  const latestCheckpoint = db.prepare<[string], { step: number; data: string }>('SELECT step, data FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1');
+  const findEvent = db.prepare<[number, number], { seq: number }>('SELECT seq FROM events WHERE run_no = ? AND seq = ?');
+  const readEvents = db.prepare<[number, number, number], EventRow>('SELECT seq, type, data FROM events WHERE run_no = ? AND seq > ? ORDER BY seq LIMIT ?');
+  const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE run_no = (SELECT no FROM runs WHERE id = ?)');
+  // Events leave graphId out when it is their run's (see toEventData): before a run's graph_id
+  // changes, those events get the old one written in.
+  const keepGraphId = db.prepare<[string, number]>("UPDATE events SET data = json_set(data, '$.graphId', ?) WHERE run_no = ? AND json_type(data, '$.graphId') IS NULL");
+  const upsertCheckpoint = db.prepare<[number, number, string]>(`INSERT INTO checkpoints (run_no, step, data) VALUES (?, ?, ?)
+    ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
+  const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
+    WHERE run_no = (SELECT no FROM runs WHERE id = ?) ORDER BY step DESC LIMIT 1`);
   // One statement per filter shape (at most 8), prepared on first use; the status list is bound as JSON.
   // An empty status list, like an absent one, does not filter (as in MemoryStore).
   const listStatements = new Map<string, Database.Statement<ListParams, RunRow>>();
+  // Events and node rows go in as multi-row INSERTs of up to CHUNK rows: one statement call per
+  // chunk instead of per row is most of the cost of a write-heavy run.
+  const insertEvents = multiRowStatement(db, 'INSERT INTO events (run_no, seq, type, data)', '(?, ?, ?, ?)', 'ON CONFLICT DO NOTHING');
+  const upsertNodes = multiRowStatement(db, 'INSERT INTO nodes (run_no, node_id, data)', '(?, ?, ?)', 'ON CONFLICT (run_no, node_id) DO UPDATE SET data = excluded.data');
 
-  const createRunTx = db.transaction(function createRunTx(run: RunRecord, nodes: NodeSnapshot[]) {
-    if (insertRun.run(...runParams(run)).changes === 0) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
-    for (const node of nodes) upsertNode.run(run.id, node.nodeId, JSON.stringify(nodeData(node)));
-  });
-  // Events go in as multi-row INSERTs of up to EVENT_CHUNK rows: one statement call per chunk
-  // instead of per event is most of the cost of a write-heavy run.
-  const insertEvents = new Map<number, Database.Statement<unknown[]>>();
-  const insertEventsOf = (rows: number): Database.Statement<unknown[]> => {
-    let statement = insertEvents.get(rows);
-    if (!statement) {
-      statement = db.prepare<unknown[]>(`INSERT INTO events (run_id, seq, type, data) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
-      insertEvents.set(rows, statement);
-    }
-    return statement;
-  };
-  const commitTx = db.transaction(function commitTx(batch: CommitBatch) {
-    for (let start = 0; start < batch.events.length; start += EVENT_CHUNK) {
-      const chunk = batch.events.slice(start, start + EVENT_CHUNK);
+  // Run id -> its no and graph_id. Only committed runs go in, and runs are never deleted, so an
+  // entry stays right (but for graph_id, which a commit can change: a failed commit clears it all).
+  const runRefs = new Map<string, RunRef>();
+  function remember(id: string, ref: RunRef): RunRef {
+    if (runRefs.size >= RUN_REF_CACHE) runRefs.clear();
+    runRefs.set(id, ref);
+    return ref;
+  }
+  function requireRun(id: string): RunRef {
+    const cached = runRefs.get(id);
+    if (cached) return cached;
+    const row = findRun.get(id);
+    // INTERNAL: the event log creates every run before it commits anything of it.
+    if (!row) throw new AppError('INTERNAL', `run ${id} does not exist; createRun must come before committing its events, nodes or checkpoints`);
+    return remember(id, { no: row.no, graphId: row.graph_id });
+  }
+
+  function writeNodes(rows: ReadonlyArray<{ no: number; node: NodeSnapshot }>): void {
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, rows.length);
       const params: unknown[] = [];
-      for (const event of chunk) params.push(event.runId, event.seq, event.type, JSON.stringify(event));
-      if (insertEventsOf(chunk.length).run(params).changes !== chunk.length) {
+      for (let i = start; i < end; i++) {
+        const { no, node } = rows[i]!;
+        params.push(no, node.nodeId, JSON.stringify(nodeData(node)));
+      }
+      upsertNodes(end - start).run(params);
+    }
+  }
+
+  const createRunTx = db.transaction(function createRunTx(run: RunRecord, nodes: NodeSnapshot[]): RunRef {
+    // Untouched PENDING nodes (most of them, at creation) are only listed in the run row; the
+    // others get node rows. The last snapshot of a repeated node id counts.
+    const pending: string[] = [];
+    const touched: NodeSnapshot[] = [];
+    for (const node of new Map(nodes.map((n) => [n.nodeId, n])).values()) {
+      if (isUntouched(node)) pending.push(node.nodeId);
+      else touched.push(node);
+    }
+    const [, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
+    const result = insertRun.run(run.id, graphId, status, priority, data, createdAt, updatedAt, JSON.stringify(pending));
+    if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
+    const no = Number(result.lastInsertRowid);
+    writeNodes(touched.map((node) => ({ no, node })));
+    return { no, graphId };
+  });
+
+  const commitTx = db.transaction(function commitTx(batch: CommitBatch) {
+    // A batch holds long runs of one run's events: look its ref up once per run of them.
+    let lastId: string | undefined;
+    let last: RunRef | undefined;
+    const refOf = (runId: string): RunRef => {
+      if (runId !== lastId || !last) {
+        last = requireRun(runId);
+        lastId = runId;
+      }
+      return last;
+    };
+    const { events } = batch;
+    for (let start = 0; start < events.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, events.length);
+      const params: unknown[] = [];
+      for (let i = start; i < end; i++) {
+        const event = events[i]!;
+        const run = refOf(event.runId);
+        params.push(run.no, event.seq, event.type, toEventData(event, run.graphId));
+      }
+      if (insertEvents(end - start).run(params).changes !== end - start) {
         // INTERNAL: only the event log assigns seqs, so a repeat means two writers or a bug there.
-        const taken = chunk.find((event) => findEvent.get(event.runId, event.seq) !== undefined) ?? chunk[0]!;
+        const chunk = events.slice(start, end);
+        const taken = chunk.find((event) => findEvent.get(refOf(event.runId).no, event.seq) !== undefined) ?? chunk[0]!;
         throw new AppError('INTERNAL', `run ${taken.runId} already has an event with seq ${taken.seq}; events are append-only`);
       }
     }
-    for (const run of batch.runs) upsertRun.run(...runParams(run));
-    for (const node of batch.nodes) upsertNode.run(node.runId, node.nodeId, JSON.stringify(nodeData(node)));
-    for (const cp of batch.checkpoints) upsertCheckpoint.run(cp.runId, cp.step, JSON.stringify(checkpointData(cp)));
+    for (const run of batch.runs) {
+      const target = refOf(run.id);
+      const [, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
+      if (graphId !== target.graphId) {
+        const stored = findRun.get(run.id)?.graph_id;
+        if (stored !== undefined && stored !== graphId) {
+          keepGraphId.run(stored, target.no);
+          moveRun.run(graphId, target.no);
+        }
+        target.graphId = graphId;
+      }
+      updateRun.run(status, priority, data, createdAt, updatedAt, target.no);
+    }
+    writeNodes(batch.nodes.map((node) => ({ no: refOf(node.runId).no, node })));
+    for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
   });
 
   function listStatement(filter: RunFilter, after: string | undefined): Database.Statement<ListParams, RunRow> {
@@ -135,7 +230,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     const key = where.join(' AND ');
     let statement = listStatements.get(key);
     if (!statement) {
-      statement = db.prepare<ListParams, RunRow>(`SELECT * FROM runs ${key ? `WHERE ${key}` : ''} ORDER BY id DESC LIMIT @limit`);
+      statement = db.prepare<ListParams, RunRow>(`SELECT ${RUN_COLUMNS} FROM runs ${key ? `WHERE ${key}` : ''} ORDER BY id DESC LIMIT @limit`);
       listStatements.set(key, statement);
     }
     return statement;
@@ -160,14 +255,15 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       return deleteGraph.run(id).changes > 0;
     },
     async createRun(run, nodes) {
-      createRunTx(run, nodes);
+      // Remembered only once committed: a rolled-back insert's no may be given to another run.
+      remember(run.id, createRunTx(run, nodes));
     },
     async getRun(id) {
       const row = getRun.get(id);
       return row && toRun(row);
     },
     async getNodes(runId) {
-      return getNodes.all(runId).map((row) => ({ nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) }));
+      return getNodes.all({ id: runId }).map((row) => (row.data === null ? newNodeSnapshot(row.node_id) : { nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) }));
     },
     async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
       checkPage(page);
@@ -180,11 +276,20 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       return { items: rows.slice(0, first).map(toRun), hasMore: rows.length > first };
     },
     async commit(batch) {
-      commitTx(batch);
+      try {
+        commitTx(batch);
+      } catch (error) {
+        // The transaction rolled back, but a graph_id change may already be in runRefs.
+        runRefs.clear();
+        throw error;
+      }
     },
     async readEvents(runId, afterSeq, limit) {
       if (!Number.isInteger(limit) || limit < 0) throw new AppError('INVALID_INPUT', `limit must be an integer of 0 or more, got ${String(limit)}`);
-      return readEvents.all(runId, afterSeq, limit).map((row) => parseEvent(row.data));
+      // graph_id from the row, not runRefs: another connection may have changed it.
+      const run = findRun.get(runId);
+      if (!run) return [];
+      return readEvents.all(run.no, afterSeq, limit).map((row) => toEvent(row, runId, run.graph_id));
     },
     async lastSeq(runId) {
       return lastSeq.get(runId)?.seq ?? 0;
@@ -197,6 +302,64 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       db.close();
     },
   };
+}
+
+/** `rows` -> a prepared `head VALUES tuple, tuple, … tail` of that many tuples, each prepared on first use. */
+function multiRowStatement(db: Database.Database, head: string, tuple: string, tail: string): (rows: number) => Database.Statement<unknown[]> {
+  const statements = new Map<number, Database.Statement<unknown[]>>();
+  return function statementFor(rows) {
+    let statement = statements.get(rows);
+    if (!statement) {
+      statement = db.prepare<unknown[]>(`${head} VALUES ${Array(rows).fill(tuple).join(', ')} ${tail}`);
+      statements.set(rows, statement);
+    }
+    return statement;
+  };
+}
+
+/**
+ * An event's `data` column: the event without the fields kept elsewhere (runId, seq, type), and
+ * without graphId when it is the run's (as every event the engine writes has it).
+ */
+function toEventData(event: RunEvent, runGraphId: string): string {
+  const { runId: _runId, seq: _seq, type: _type, graphId, ...data } = event;
+  if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
+  return JSON.stringify(data);
+}
+
+/**
+ * A stored event made whole again and validated. The keys come back in the order the engine's
+ * emitter gives them (type first, runId and graphId just before at, seq last), so a replayed event
+ * serializes to the same JSON as the live one did.
+ */
+function toEvent(row: EventRow, runId: string, graphId: string): RunEvent {
+  let data: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch (error) {
+    throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} is not JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(data)) throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} must be an object`);
+  const event: Record<string, unknown> = { type: row.type };
+  for (const key of Object.keys(data)) {
+    if (key === 'at') {
+      event['runId'] = runId;
+      event['graphId'] = graphId;
+    }
+    // An assignment to '__proto__' would set the prototype instead of adding the key.
+    if (key === '__proto__') Object.defineProperty(event, key, { value: data[key], enumerable: true, writable: true, configurable: true });
+    else event[key] = data[key];
+  }
+  event['runId'] = runId;
+  event['graphId'] ??= graphId;
+  event['seq'] = row.seq;
+  return decodeEvent(event);
+}
+
+/** True for a node exactly as newNodeSnapshot makes it, which createRun stores as just its id. */
+function isUntouched(node: NodeSnapshot): boolean {
+  const data = nodeData(node);
+  return UNTOUCHED_KEYS.every((key) => data[key] === UNTOUCHED[key]);
 }
 
 // The pickers below list every stored field, so a field added to a type fails to compile here

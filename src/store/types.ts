@@ -36,11 +36,11 @@ export interface NodeRow extends NodeSnapshot {
   runId: string;
 }
 
-/** Everything one flush of the event log writes, atomically. */
+/** Everything one flush of the event log writes, atomically. Every run it names must exist (createRun). */
 export interface CommitBatch {
   /** New events; (runId, seq) must not exist yet. */
   events: RunEvent[];
-  /** Upserts of run rows (by id). */
+  /** Updates of run rows (by id), replacing every field. */
   runs: RunRecord[];
   /** Upserts of node rows (by runId, nodeId). */
   nodes: NodeRow[];
@@ -81,7 +81,7 @@ export interface Store {
   /** True when the graph existed. */
   deleteGraph(id: string): Promise<boolean>;
 
-  /** Inserts a new run with its node rows; throws if the id exists. */
+  /** Inserts a new run with its node rows; throws AppError INVALID_INPUT if the id exists. */
   createRun(run: RunRecord, nodes: NodeSnapshot[]): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Node rows of a run, sorted by node id. */
@@ -92,7 +92,9 @@ export interface Store {
   /**
    * Writes a batch in one transaction: all of it or none of it. An event whose (runId, seq) is
    * already stored fails the whole batch with AppError INTERNAL: only the event log assigns seqs,
-   * so a repeat means two writers for one run.
+   * so a repeat means two writers for one run. So does an event, run row, node row or checkpoint of
+   * a run that createRun never stored (the message names the run): the event log creates every
+   * run before it commits anything of it.
    */
   commit(batch: CommitBatch): Promise<void>;
   /** Events with seq > afterSeq, in seq order, at most `limit` (>= 0; negative is INVALID_INPUT). */

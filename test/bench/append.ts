@@ -89,13 +89,15 @@ async function rawOnce(path: string, events: number): Promise<number> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   for (const migration of loadMigrations('sqlite')) db.exec(migration.sql);
-  const insert = db.prepare<[string, number, string, string]>('INSERT INTO events (run_id, seq, type, data) VALUES (?, ?, ?, ?)');
+  // The same rows the SQLite store writes: keyed by the run's integer number, the JSON without the
+  // fields that live in columns or in the run row.
+  const insert = db.prepare<[number, number, string, string]>('INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)');
   const runs = Array.from({ length: RUNS }, (_, i) => newRunSnapshot(i));
   const writeBatch = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const run = runs[i % RUNS]!;
-      const event = { ...progressEvent(run, i), seq: ++run.lastSeq };
-      insert.run(event.runId, event.seq, event.type, JSON.stringify(event));
+      const { runId: _runId, graphId: _graphId, type, ...data } = progressEvent(run, i);
+      insert.run((i % RUNS) + 1, ++run.lastSeq, type, JSON.stringify(data));
     }
   });
   const t0 = performance.now();

@@ -10,7 +10,8 @@ import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, 
 /**
  * The contract every Store adapter passes. Opens one store per suite with `makeStore`, closes it
  * after the last test, then calls `cleanup`. Every test makes its own ids (see `newId`), so the
- * suite also runs against a database shared with other runs of it.
+ * suite also runs against a database shared with other runs of it. A test commits only for runs
+ * it has created (`created`), as the event log does.
  */
 export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Store, cleanup?: () => Promise<void> | void): void {
   describe(`Store contract: ${name}`, () => {
@@ -22,6 +23,13 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       await store?.close();
       await cleanup?.();
     });
+
+    /** A run made with `makeRun(overrides)` and created in the store without nodes. */
+    async function created(overrides: Partial<RunRecord> = {}): Promise<RunRecord> {
+      const run = makeRun(overrides);
+      await store.createRun(run, []);
+      return run;
+    }
 
     describe('graphs', () => {
       it('saves a new graph at version 1 and reads it back whole', async () => {
@@ -79,6 +87,17 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(await store.getNodes(run.id)).toStrictEqual([a, b, c10, c9]);
       });
 
+      it('keeps PENDING nodes unlike a fresh one whole, and the last snapshot of a repeated node id', async () => {
+        const run = makeRun();
+        const p = makeNode('p', { iteration: 2, attempts: 1, output: { kept: true } });
+        const q = makeNode('q');
+        await store.createRun(run, [makeNode('q', { status: 'RUNNING' }), makeNode('p'), q, p]);
+        expect(await store.getNodes(run.id)).toStrictEqual([p, q]);
+        const r = makeNodeRow(run.id, 'q', { status: 'SUCCEEDED', iteration: 1, attempts: 1 });
+        await store.commit(batch({ nodes: [r, makeNodeRow(run.id, 'p')] }));
+        expect(await store.getNodes(run.id)).toStrictEqual([makeNode('p'), snapshot(r)]);
+      });
+
       it('keeps null fields null', async () => {
         const run = makeRun();
         await store.createRun(run, [makeNode('only')]);
@@ -123,10 +142,42 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(await store.latestCheckpoint(run.id)).toStrictEqual(checkpoint);
       });
 
-      it('inserts a run row that createRun never wrote', async () => {
-        const run = makeRun({ status: 'RUNNING' });
-        await store.commit(batch({ runs: [run] }));
-        expect(await store.getRun(run.id)).toStrictEqual(run);
+      it('rejects a batch touching a run that createRun never wrote, and writes none of it', async () => {
+        const run = makeRun();
+        await store.createRun(run, [makeNode('a')]);
+        const events = makeEvents(run.id, 1, 2);
+        await store.commit(batch({ events }));
+        const ghost = newId('ghost');
+        // Everything of the known run is fine; one part names the unknown one.
+        const good = (): CommitBatch => ({
+          events: makeEvents(run.id, 3, 4),
+          runs: [{ ...run, status: 'RUNNING', lastSeq: 4 }],
+          nodes: [makeNodeRow(run.id, 'a', { status: 'RUNNING', iteration: 1, attempts: 1 })],
+          checkpoints: [makeCheckpoint(run.id, 1)],
+        });
+        const bad: CommitBatch[] = [
+          { ...good(), events: [...makeEvents(run.id, 3, 4), makeEvent(ghost, 1)] },
+          { ...good(), events: [makeEvent(ghost, 1), ...makeEvents(run.id, 3, 4)] },
+          { ...good(), runs: [...good().runs, makeRun({ id: ghost, status: 'RUNNING' })] },
+          { ...good(), nodes: [...good().nodes, makeNodeRow(ghost, 'a')] },
+          { ...good(), checkpoints: [makeCheckpoint(ghost, 1), ...good().checkpoints] },
+        ];
+        for (const attempt of bad) {
+          const error = await expectAppError(store.commit(attempt), 'INTERNAL');
+          expect(error.message).toContain(ghost);
+          expect(await store.getRun(run.id)).toStrictEqual(run);
+          expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a')]);
+          expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
+          expect(await store.latestCheckpoint(run.id)).toBeUndefined();
+          expect(await store.getRun(ghost)).toBeUndefined();
+          expect(await store.getNodes(ghost)).toStrictEqual([]);
+          expect(await store.readEvents(ghost, 0, 100)).toStrictEqual([]);
+          expect(await store.lastSeq(ghost)).toBe(0);
+          expect(await store.latestCheckpoint(ghost)).toBeUndefined();
+        }
+        // Nothing was left half-open: the good part alone goes through.
+        await store.commit(good());
+        expect(await store.lastSeq(run.id)).toBe(4);
       });
 
       it('writes nothing of a batch holding an event whose seq is already stored', async () => {
@@ -155,18 +206,45 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       });
 
       it('rejects a batch that repeats a seq within itself and writes none of it', async () => {
-        const runId = newId('run');
-        const events = [makeEvent(runId, 1), makeEvent(runId, 2), makeEvent(runId, 2, 'Progress')];
-        await expect(store.commit(batch({ events, runs: [makeRun({ id: runId })] }))).rejects.toThrow();
-        expect(await store.readEvents(runId, 0, 10)).toStrictEqual([]);
-        expect(await store.getRun(runId)).toBeUndefined();
+        const run = await created();
+        const events = [makeEvent(run.id, 1), makeEvent(run.id, 2), makeEvent(run.id, 2, 'Progress')];
+        await expect(store.commit(batch({ events, runs: [{ ...run, status: 'RUNNING', lastSeq: 2 }] }))).rejects.toThrow();
+        expect(await store.readEvents(run.id, 0, 10)).toStrictEqual([]);
+        expect(await store.getRun(run.id)).toStrictEqual(run);
       });
 
       it('stores every event type unchanged', async () => {
-        const runId = newId('run');
-        const events = EVENT_TYPES.map((type, i) => makeEvent(runId, i + 1, type));
+        const { id } = await created();
+        const events = EVENT_TYPES.map((type, i) => makeEvent(id, i + 1, type));
         await store.commit(batch({ events }));
-        expect(await store.readEvents(runId, 0, 100)).toStrictEqual(events);
+        expect(await store.readEvents(id, 0, 100)).toStrictEqual(events);
+      });
+
+      it("keeps each event's own graphId, also when it is not the run's or the run's changes", async () => {
+        const run = await created({ graphId: 'graph-a' });
+        const events = [makeEvent(run.id, 1, 'RunStarted', 'graph-a'), makeEvent(run.id, 2, 'Progress', 'graph-b'), makeEvent(run.id, 3, 'NodeStarted', 'graph-a')];
+        await store.commit(batch({ events }));
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
+
+        // The run moves to graph-b in the same batch as an event of each graph.
+        const moved: RunRecord = { ...run, graphId: 'graph-b', lastSeq: 5 };
+        const more = [makeEvent(run.id, 4, 'NodeCompleted', 'graph-a'), makeEvent(run.id, 5, 'Transition', 'graph-b')];
+        await store.commit(batch({ events: more, runs: [moved] }));
+        expect(await store.getRun(run.id)).toStrictEqual(moved);
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual([...events, ...more]);
+
+        // A move that fails with its batch (here: a node row of an unknown run) changes nothing,
+        // not even for the next batch.
+        const failed = batch({
+          events: [makeEvent(run.id, 6, 'Progress', 'graph-c')],
+          runs: [{ ...moved, graphId: 'graph-c', lastSeq: 6 }],
+          nodes: [makeNodeRow(newId('ghost'), 'x')],
+        });
+        await expect(store.commit(failed)).rejects.toThrow();
+        const last = makeEvent(run.id, 6, 'Progress', 'graph-c');
+        await store.commit(batch({ events: [last] }));
+        expect(await store.getRun(run.id)).toStrictEqual(moved);
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual([...events, ...more, last]);
       });
 
       it('commits an empty batch as a no-op', async () => {
@@ -176,7 +254,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
 
     describe('event log', () => {
       it('reads 2,500 events in pages of exactly after+1..after+limit, without gaps', async () => {
-        const runId = newId('run');
+        const { id: runId } = await created();
         const all = makeEvents(runId, 1, 2500);
         for (let i = 0; i < all.length; i += 100) await store.commit(batch({ events: all.slice(i, i + 100) }));
         expect(await store.lastSeq(runId)).toBe(2500);
@@ -198,7 +276,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       });
 
       it('keeps the events of two runs interleaved in one batch apart', async () => {
-        const [a, b] = [newId('run'), newId('run')];
+        const [{ id: a }, { id: b }] = [await created(), await created()];
         const ofA = makeEvents(a, 1, 3);
         const ofB = makeEvents(b, 1, 5);
         const interleaved = [ofB[0], ofA[0], ofA[1], ofB[1], ofB[2], ofA[2], ofB[3], ofB[4]].filter((e) => e !== undefined);
@@ -210,8 +288,8 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       });
 
       it('returns the checkpoint with the highest step, the same step replacing the old one', async () => {
-        const runId = newId('run');
-        const other = newId('run');
+        const { id: runId } = await created();
+        const { id: other } = await created();
         for (const step of [2, 5, 3]) await store.commit(batch({ checkpoints: [makeCheckpoint(runId, step)] }));
         await store.commit(batch({ checkpoints: [makeCheckpoint(other, 9)] }));
         expect(await store.latestCheckpoint(runId)).toStrictEqual(makeCheckpoint(runId, 5));
@@ -224,11 +302,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
     describe('listRuns', () => {
       async function seed(graphId: string, statuses: readonly RunStatus[]): Promise<RunRecord[]> {
         const runs: RunRecord[] = [];
-        for (const status of statuses) {
-          const run = makeRun({ graphId, status });
-          await store.createRun(run, []);
-          runs.push(run);
-        }
+        for (const status of statuses) runs.push(await created({ graphId, status }));
         return runs;
       }
 

@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { AppError } from '../../src/common/errors.ts';
 import type { RunSnapshot } from '../../src/events/snapshot.ts';
+import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import { makeEvents, makeNode, makeRun } from './fixtures.ts';
+import { makeEvent, makeEvents, makeNode, makeNodeRow, makeRun } from './fixtures.ts';
 import { expectAppError, runStoreSpec } from './spec.ts';
 
 let specDir = '';
@@ -78,7 +79,9 @@ describe('SQLite store', () => {
 
   it('puts the file in WAL mode', async () => {
     const store = openSqliteStore(file);
-    await store.commit({ events: makeEvents('wal-run', 1, 1), runs: [], nodes: [], checkpoints: [] });
+    const run = makeRun();
+    await store.createRun(run, []);
+    await store.commit({ events: makeEvents(run.id, 1, 1), runs: [], nodes: [], checkpoints: [] });
     expect(existsSync(`${file}-wal`)).toBe(true);
     expect(withRaw((db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
     await store.close();
@@ -99,32 +102,76 @@ describe('SQLite store', () => {
 
   it('rejects a stored event that no longer decodes', async () => {
     const store = openSqliteStore(file);
-    await store.commit({ events: makeEvents('bad-run', 1, 2), runs: [], nodes: [], checkpoints: [] });
+    const run = makeRun();
+    await store.createRun(run, []);
+    await store.commit({ events: makeEvents(run.id, 1, 2), runs: [], nodes: [], checkpoints: [] });
     withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$.priority', 'URGENT') WHERE seq = 2").run());
-    expect(await store.readEvents('bad-run', 0, 1)).toHaveLength(1);
-    await expectAppError(store.readEvents('bad-run', 0, 10), 'INVALID_INPUT', /priority/);
+    expect(await store.readEvents(run.id, 0, 1)).toHaveLength(1);
+    await expectAppError(store.readEvents(run.id, 0, 10), 'INVALID_INPUT', /priority/);
     await store.close();
   });
 
   it('stores a run snapshot passed as a record without its nodes map', async () => {
     const store = openSqliteStore(file);
     const run = makeRun();
-    const snapshot: RunSnapshot = { ...run, nodes: new Map([['a', makeNode('a')]]) };
+    await store.createRun(run, []);
+    const running = { ...run, status: 'RUNNING' } as const;
+    const snapshot: RunSnapshot = { ...running, nodes: new Map([['a', makeNode('a')]]) };
     await store.commit({ events: [], runs: [snapshot], nodes: [], checkpoints: [] });
-    expect(await store.getRun(run.id)).toStrictEqual(run);
+    expect(await store.getRun(run.id)).toStrictEqual(running);
     await store.close();
   });
 
   it('shares one log between two stores on the same file', async () => {
     const a = openSqliteStore(file);
     const b = openSqliteStore(file);
-    const events = makeEvents('shared-run', 1, 6);
+    const run = makeRun();
+    await a.createRun(run, []);
+    const events = makeEvents(run.id, 1, 6);
     await a.commit({ events: events.slice(0, 3), runs: [], nodes: [], checkpoints: [] });
+    // b has never seen the run: it finds it in the file.
     await b.commit({ events: events.slice(3), runs: [], nodes: [], checkpoints: [] });
-    expect(await a.readEvents('shared-run', 0, 10)).toStrictEqual(events);
+    expect(await a.readEvents(run.id, 0, 10)).toStrictEqual(events);
     await expectAppError(a.commit({ events: events.slice(5), runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /seq 6/);
     await a.close();
     await b.close();
+  });
+
+  it('stores events without the fields kept elsewhere, and no rows for untouched PENDING nodes', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, [makeNode('a'), makeNode('b'), makeNode('c', { status: 'SKIPPED' })]);
+    const events = [makeEvent(run.id, 1, 'RunStarted'), makeEvent(run.id, 2, 'Progress', 'other-graph')];
+    await store.commit({ events, runs: [], nodes: [makeNodeRow(run.id, 'b', { status: 'RUNNING' })], checkpoints: [] });
+    await store.close();
+    const stored = withRaw((db) => db.prepare<[], { data: string }>('SELECT data FROM events ORDER BY seq').all()).map((row) => JSON.parse(row.data) as object);
+    expect(stored.map((data) => Object.keys(data).filter((key) => ['runId', 'seq', 'type', 'graphId'].includes(key)))).toStrictEqual([[], ['graphId']]);
+    expect(withRaw((db) => db.prepare('SELECT node_id FROM nodes ORDER BY node_id').pluck().all())).toStrictEqual(['b', 'c']);
+  });
+
+  it('gives back an event the engine wrote with its keys in the same order, so it serializes the same', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    // As loop.ts emits it: the body, then runId, graphId, at and priority; the log adds seq.
+    const body = { type: 'NodeCompleted' as const, nodeId: 'a', step: 1, iteration: 1, attempt: 1, stateUpdate: { z: 1, a: [2] }, bytes: 13, durationMs: 0.25 };
+    const event: RunEvent = { ...body, runId: run.id, graphId: run.graphId, at: '2025-01-02T03:04:05.678Z', priority: 'NORMAL', seq: 1 };
+    await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+    expect(JSON.stringify((await store.readEvents(run.id, 0, 1))[0])).toBe(JSON.stringify(event));
+    await store.close();
+  });
+
+  it('forgets the run of a createRun that failed midway, so its no cannot point at a later run', async () => {
+    const store = openSqliteStore(file);
+    const lost = makeRun();
+    // BigInt does not serialize: the node row fails after the run row went in, and both roll back.
+    await expect(store.createRun(lost, [makeNode('a', { status: 'RUNNING', input: { n: 1n } as never })])).rejects.toThrow(TypeError);
+    expect(await store.getRun(lost.id)).toBeUndefined();
+    const next = makeRun();
+    await store.createRun(next, []);
+    await expectAppError(store.commit({ events: makeEvents(lost.id, 1, 1), runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', new RegExp(lost.id));
+    expect(await store.readEvents(next.id, 0, 10)).toStrictEqual([]);
+    await store.close();
   });
 
   it('rejects a negative readEvents limit instead of reading everything', async () => {
