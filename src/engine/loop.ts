@@ -1,6 +1,6 @@
 import { yieldToEventLoop } from '../common/async.ts';
 import { AppError, toAppError } from '../common/errors.ts';
-import { jsonBytes, type JsonObject } from '../common/json.ts';
+import type { JsonObject } from '../common/json.ts';
 import type { RunSnapshot } from '../events/snapshot.ts';
 import { DEFAULT_PRIORITY, type EventBody, type NewRunEvent, type RunEvent } from '../events/types.ts';
 import { applyUpdate } from '../graph/state.ts';
@@ -87,7 +87,10 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         return;
       }
 
-      const updates = due.map((d, i) => ({ id: d.id, update: (outcomes[i] as Extract<NodeOutcome, { ok: true }>).update }));
+      const updates = due.map((d, i) => {
+        const { update, bytes } = outcomes[i] as Extract<NodeOutcome, { ok: true }>;
+        return { id: d.id, update, bytes };
+      });
       for (const { id, update } of updates) {
         state = applyUpdate(graph, state, update);
         completed.add(id);
@@ -105,8 +108,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         pass(from, to, bytes);
         if (to !== END) chosen.add(to);
       };
-      for (const { id, update } of updates) {
-        const bytes = jsonBytes(update);
+      for (const { id, bytes } of updates) {
         const out = outgoing.get(id)!;
         for (const edge of out.edges) {
           if (edge.condition && !(await edge.condition.test(state))) {

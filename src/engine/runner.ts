@@ -20,7 +20,7 @@ export interface NodeRun {
 }
 
 export type NodeOutcome =
-  | { ok: true; update: JsonObject }
+  | { ok: true; update: JsonObject; bytes: number }
   | { ok: false; error: AppError; aborted: boolean };
 
 /**
@@ -34,6 +34,7 @@ export async function executeNode(node: CompiledNode, run: NodeRun): Promise<Nod
     const started = performance.now();
     try {
       const update = await attemptNode(node, run, attempt);
+      const bytes = jsonBytes(update);
       run.emit({
         type: 'NodeCompleted',
         nodeId: node.id,
@@ -41,10 +42,10 @@ export async function executeNode(node: CompiledNode, run: NodeRun): Promise<Nod
         iteration: run.iteration,
         attempt,
         stateUpdate: update,
-        bytes: jsonBytes(update),
+        bytes,
         durationMs: elapsed(started),
       });
-      return { ok: true, update };
+      return { ok: true, update, bytes };
     } catch (thrown) {
       const aborted = run.signal.aborted;
       const error = aborted ? toAppError(run.signal.reason, 'CANCELLED') : toAppError(thrown, 'NODE_FAILED');
@@ -107,7 +108,9 @@ async function attemptNode(node: CompiledNode, run: NodeRun, attempt: number): P
     },
   };
   try {
-    const result = await untilAborted(Promise.resolve().then(() => node.handler(run.state, ctx)), signal, run.graceMs);
+    let result: unknown = node.handler(run.state, ctx);
+    // Only a handler that returns a promise can outlive an abort; a synchronous one is done.
+    if (isThenable(result)) result = await untilAborted(Promise.resolve(result), signal, run.graceMs);
     if (signal.aborted) throw signal.reason;
     return checkUpdate(node.id, result);
   } finally {
@@ -142,6 +145,10 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, graceMs: number)
       },
     );
   });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function checkUpdate(nodeId: string, result: unknown): JsonObject {

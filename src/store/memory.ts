@@ -6,9 +6,9 @@ import { checkPage } from './page.ts';
 
 /**
  * A Store in process memory: nothing survives the process. For tests and for measuring the
- * engine without I/O. Passes the same contract suite as the database adapters. Committed events,
- * run rows and node rows are kept by reference (the event log never mutates what it has handed
- * over, and readers must not either); graphs and created runs are cloned.
+ * engine without I/O. Passes the same contract suite as the database adapters. Runs and nodes are
+ * copied shallowly on the way in and out (their JSON values are never mutated: state updates make
+ * new objects); committed events are kept by reference; graphs are cloned deeply.
  */
 export class MemoryStore implements Store {
   readonly #graphs = new Map<string, GraphRecord>();
@@ -40,18 +40,18 @@ export class MemoryStore implements Store {
 
   async createRun(run: RunRecord, nodes: NodeSnapshot[]): Promise<void> {
     if (this.#runs.has(run.id)) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
-    this.#runs.set(run.id, structuredClone(run));
-    this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, structuredClone(n)])));
+    this.#runs.set(run.id, { ...run });
+    this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, { ...n }])));
     this.#events.set(run.id, []);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const r = this.#runs.get(id);
-    return r && structuredClone(r);
+    return r && { ...r };
   }
 
   async getNodes(runId: string): Promise<NodeSnapshot[]> {
-    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => byCodePoint(a.nodeId, b.nodeId)).map((n) => structuredClone(n));
+    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => byCodePoint(a.nodeId, b.nodeId)).map((n) => ({ ...n }));
   }
 
   async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
@@ -60,7 +60,7 @@ export class MemoryStore implements Store {
       .filter((r) => (!filter.status || filter.status.length === 0 || filter.status.includes(r.status)) && (!filter.graphId || r.graphId === filter.graphId))
       .filter((r) => page.after === undefined || r.id < page.after)
       .sort((a, b) => byCodePoint(b.id, a.id));
-    return { items: matches.slice(0, page.first).map((r) => structuredClone(r)), hasMore: matches.length > page.first };
+    return { items: matches.slice(0, page.first).map((r) => ({ ...r })), hasMore: matches.length > page.first };
   }
 
   async commit(batch: CommitBatch): Promise<void> {
