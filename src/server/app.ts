@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type Plugin } from 'graphql-yoga';
-import { AppError } from '../common/errors.ts';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { GraphCatalog } from '../engine/catalog.ts';
 import { Engine } from '../engine/engine.ts';
 import { MemoryPubSub } from '../events/pubsub.ts';
@@ -16,6 +14,7 @@ import { buildSchema, type Services } from '../schema/index.ts';
 import { EventLog } from '../store/log.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Config } from './config.ts';
+import { makeMask, useMasking } from './masking.ts';
 import { useSharedExecution } from './shared.ts';
 import { useSse } from './sse.ts';
 import { attachWebSocket } from './ws.ts';
@@ -82,6 +81,7 @@ export function createApp(config: Config): App {
   const services = createServices(config);
   const { engine, log, store, queue } = services;
 
+  const mask = makeMask(config.dev);
   const yoga = createYoga<Record<string, unknown>, Services>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -89,23 +89,8 @@ export function createApp(config: Config): App {
     graphiql: { subscriptionsProtocol: 'WS', title: 'Flowcast' },
     landingPage: false,
     logging: config.dev ? 'debug' : 'warn',
-    maskedErrors: {
-      isDev: config.dev,
-      maskError(error, message, isDev) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original instanceof AppError) {
-          // Expected failures say what to fix; their code and details are safe to show. The same
-          // error object goes back so yoga does not log it as an unexpected one.
-          const extensions = { code: original.code, ...original.details };
-          if (error instanceof GraphQLError) {
-            Object.assign(error, { extensions: { ...error.extensions, ...extensions } });
-            return error;
-          }
-          return new GraphQLError(original.message, { extensions });
-        }
-        return maskError(error, message, isDev);
-      },
-    },
+    // Masking is ours (masking.ts): the same rules, without a per-subscriber iterator per stream.
+    maskedErrors: false,
     plugins: [
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
@@ -116,7 +101,8 @@ export function createApp(config: Config): App {
       }),
       useSse('/graphql/stream'),
       useSubscribeErrorsAsResults(),
-      useSharedExecution(),
+      useMasking(mask),
+      useSharedExecution(mask),
     ],
   });
 

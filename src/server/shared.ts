@@ -1,5 +1,5 @@
-import { GraphQLError, createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { AppError } from '../common/errors.ts';
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { maskResult, type Mask } from './masking.ts';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 
@@ -41,18 +41,18 @@ function cacheFor(args: ExecutionArgs): WeakMap<object, SharedResult> {
   return cache;
 }
 
-async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+async function sharedSubscribe(args: ExecutionArgs, mask: Mask): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const cache = cacheFor(args);
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const executeEvent = (event: unknown): SharedResult => {
-    if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event }) as ExecutionResult;
+    if (typeof event !== 'object' || event === null) return maskResult(execute({ ...args, rootValue: event }) as ExecutionResult, mask);
     let result = cache.get(event);
     if (result) stats.reused++;
     else {
       stats.executions++;
-      result = execute({ ...args, rootValue: event }) as SharedResult;
+      result = maskResult(execute({ ...args, rootValue: event }) as ExecutionResult, mask) as SharedResult;
       if (!result.errors) Object.defineProperty(result, JSON_OF, { value: JSON.stringify(result), enumerable: true });
       cache.set(event, result);
     }
@@ -68,8 +68,7 @@ async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterat
       } catch (error) {
         // A stream that ends with an expected error (FELL_BEHIND) keeps its code and resume
         // cursor in extensions, which the transports carry to the client.
-        if (error instanceof AppError) throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
-        throw error;
+        throw mask(error);
       }
       return step.done ? done : { done: false, value: executeEvent(step.value) };
     },
@@ -86,10 +85,11 @@ async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterat
 }
 
 /** The envelop plugin that swaps in the shared subscribe function, for every transport. */
-export function useSharedExecution(): Plugin {
+export function useSharedExecution(mask: Mask): Plugin {
+  const subscribe = (args: ExecutionArgs): ReturnType<typeof sharedSubscribe> => sharedSubscribe(args, mask);
   return {
     onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(sharedSubscribe as never);
+      setSubscribeFn(subscribe as never);
     },
   };
 }
