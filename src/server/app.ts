@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -35,6 +35,28 @@ function useSubscribeErrorsAsResults(): Plugin {
       };
     },
   };
+}
+
+/**
+ * SSE frames reach the response one per subscriber per event, each from its own step of the
+ * stream pipeline, so each would be its own socket write. Corking until the event loop's next turn
+ * sends everything written in this turn in one write.
+ */
+function corkPerTick(res: ServerResponse): void {
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  let corked = false;
+  res.write = ((...args: unknown[]) => {
+    if (!corked && res.socket) {
+      corked = true;
+      const socket = res.socket;
+      socket.cork();
+      setImmediate(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return write(...args);
+  }) as ServerResponse['write'];
 }
 
 export interface App {
@@ -106,7 +128,10 @@ export function createApp(config: Config): App {
     ],
   });
 
-  const server = createServer(yoga);
+  const server = createServer(function handle(req, res) {
+    if (req.url?.startsWith('/graphql/stream')) corkPerTick(res);
+    void yoga(req, res);
+  });
   const ws = attachWebSocket(server, yoga, { path: '/graphql', maxPayload: config.wsMaxPayload });
   let url = '';
 
