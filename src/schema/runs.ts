@@ -177,4 +177,3 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-export { requireRun };

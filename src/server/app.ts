@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import { GraphCatalog } from '../engine/catalog.ts';
 import { Engine } from '../engine/engine.ts';
 import { MemoryPubSub } from '../events/pubsub.ts';
@@ -18,24 +18,6 @@ import { makeMask, useMasking } from './masking.ts';
 import { useSharedExecution } from './shared.ts';
 import { useSse } from './sse.ts';
 import { attachWebSocket } from './ws.ts';
-
-/**
- * A subscription whose setup fails (unknown run, bad input) yields `{ errors }` without `data`.
- * graphql-sse only recognises an execution result that has a `data` key and otherwise answers
- * "Unable to detect operation AST"; adding `data: null` (as the GraphQL spec allows) lets every
- * transport deliver the real error.
- */
-function useSubscribeErrorsAsResults(): Plugin {
-  return {
-    onSubscribe() {
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (!(Symbol.asyncIterator in result) && !('data' in result)) setResult({ ...result, data: null });
-        },
-      };
-    },
-  };
-}
 
 /**
  * SSE frames reach the response one per subscriber per event, each from its own step of the
@@ -86,9 +68,11 @@ export function createServices(config: Pick<Config, 'dbPath' | 'workers' | 'http
   const queue = new InProcessQueue((runId) => engine.execute(runId), { concurrency: config.workers });
   return {
     engine, catalog, log, store, pubsub, queue, startedAt: Date.now(), version: VERSION,
+    /** Cancels what still runs, writes what is pending, closes the store. */
     async close() {
       await queue.close(0);
       await engine.shutdown();
+      await log.flush().catch((error: unknown) => console.error('flowcast: final flush failed', error));
       await store.close();
     },
   };
@@ -101,7 +85,7 @@ export function createServices(config: Pick<Config, 'dbPath' | 'workers' | 'http
  */
 export function createApp(config: Config): App {
   const services = createServices(config);
-  const { engine, log, store, queue } = services;
+  const { engine, queue } = services;
 
   const mask = makeMask(config.dev);
   const yoga = createYoga<Record<string, unknown>, Services>({
@@ -122,7 +106,6 @@ export function createApp(config: Config): App {
         maxDirectives: { n: 30 },
       }),
       useSse('/graphql/stream'),
-      useSubscribeErrorsAsResults(),
       useMasking(mask),
       useSharedExecution(mask),
     ],
@@ -164,8 +147,7 @@ export function createApp(config: Config): App {
       for (const client of ws.wss.clients) client.close(1001, 'server shutting down');
       await ws.dispose();
       server.closeAllConnections();
-      await log.flush().catch((error: unknown) => console.error('flowcast: final flush failed', error));
-      await store.close();
+      await services.close();
     },
   };
 }

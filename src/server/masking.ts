@@ -47,7 +47,10 @@ export function useMasking(mask: Mask): Plugin {
     onSubscribe() {
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!(Symbol.asyncIterator in result) && result.errors) setResult(maskResult(result, mask));
+          // A subscription whose setup failed yields { errors } without data; graphql-sse only
+          // recognises a result that has a data key (else: "Unable to detect operation AST"), so
+          // it gets data: null, as the GraphQL spec allows.
+          if (!(Symbol.asyncIterator in result) && result.errors) setResult({ data: null, ...maskResult(result, mask) });
         },
         onSubscribeError({ error, setError }) {
           setError(mask(error));
