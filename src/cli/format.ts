@@ -18,7 +18,7 @@ export function formatEvent(event: RunEvent): string {
     case 'NodeStarted':
       return `${head} ${event.nodeId} step ${event.step}, iteration ${event.iteration}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''}`;
     case 'NodeCompleted':
-      return `${head} ${event.nodeId} in ${event.durationMs.toFixed(1)} ms -> ${brief(event.stateUpdate)}`;
+      return `${head} ${event.nodeId} in ${event.durationMs.toFixed(1)} ms -> ${event.stateUpdate === undefined ? `(${event.bytes} B, stored apart)` : brief(event.stateUpdate)}`;
     case 'NodeFailed':
       return `${head} ${event.nodeId} attempt ${event.attempt}: ${event.error.message}${event.willRetry ? ` (retry in ${event.retryInMs} ms)` : ''}`;
     case 'NodeSkipped':
@@ -32,9 +32,9 @@ export function formatEvent(event: RunEvent): string {
     case 'SystemNotice':
       return `${head} ${event.level}${event.nodeId ? ` ${event.nodeId}` : ''}: ${event.message}`;
     case 'RunPaused':
-      return `${head} ${event.nodeId ?? ''} ${event.reason}`;
+      return `${head} ${event.reason}${event.interrupts.map((i) => `; ${i.nodeId} asks ${brief(i.payload)}`).join('')}`;
     case 'RunResumed':
-      return `${head} ${event.nodeId ?? ''}`;
+      return `${head} ${event.nodeId ?? ''}${event.stateUpdate ? ` state edit ${brief(event.stateUpdate)}` : ''}${event.resume !== null ? ` resume ${brief(event.resume)}` : ''}`;
     case 'RunCompleted':
       return `${head} in ${event.durationMs} ms, final state ${brief(event.finalState)}`;
     case 'RunFailed':

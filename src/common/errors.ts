@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'GRAPH_NOT_FOUND'
   | 'RUN_NOT_FOUND'
+  | 'RUN_NOT_PAUSED'
+  | 'CONCURRENCY_CONFLICT'
   | 'NODE_KIND_NOT_FOUND'
   | 'NODE_FAILED'
   | 'NODE_TIMEOUT'
@@ -16,6 +18,7 @@ export type ErrorCode =
   | 'MAX_STEPS'
   | 'CANCELLED'
   | 'FELL_BEHIND'
+  | 'RECOVERY_FAILED'
   | 'EXPRESSION_FAILED'
   | 'INTERNAL';
 

@@ -48,3 +48,16 @@ export function parseJson(text: string): { ok: true; value: JsonValue } | { ok: 
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }
+
+/**
+ * JSON with object keys sorted at every level, so that equal values always give the same text
+ * (for fingerprints). Array order is kept; undefined object values are left out, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, function sortKeys(_key, v: unknown) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}

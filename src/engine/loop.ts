@@ -1,12 +1,12 @@
 import { yieldToEventLoop } from '../common/async.ts';
 import { AppError, toAppError } from '../common/errors.ts';
-import type { JsonObject } from '../common/json.ts';
-import type { RunSnapshot } from '../events/snapshot.ts';
-import { DEFAULT_PRIORITY, type EventBody, type NewRunEvent, type RunEvent } from '../events/types.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
+import type { BreakpointWhen, RunSnapshot } from '../events/snapshot.ts';
+import { DEFAULT_PRIORITY, type EventBody, type Interrupt, type NewRunEvent, type PauseCause, type RunEvent } from '../events/types.ts';
 import { applyUpdate } from '../graph/state.ts';
 import { END, type CompiledGraph } from '../graph/types.ts';
 import type { EventLog } from '../store/log.ts';
-import type { Checkpoint } from '../store/types.ts';
+import type { Checkpoint, NodeWrite } from '../store/types.ts';
 import { joinKey, mapBounded, outgoingIndex, overallProgress, type Outgoing } from './algo.ts';
 import { executeNode, type NodeOutcome } from './runner.ts';
 
@@ -18,27 +18,38 @@ export interface LoopOptions {
   graceMs: number;
 }
 
-/** Where a run starts: fresh, or from a checkpoint after a restart. */
-export interface LoopStart {
-  state: JsonObject;
-  step: number;
-  next: string[];
-  iterations: Record<string, number>;
-  joins: Record<string, string[]>;
+/** Where a run starts: fresh (freshStart), where it paused, or from a checkpoint after a restart. */
+export type LoopStart = Omit<Checkpoint, 'runId' | 'lastSeq' | 'createdAt'>;
+
+/** A run's start before its first step. */
+export function freshStart(graph: CompiledGraph, state: JsonObject): LoopStart {
+  return { state, step: 0, next: [graph.entry], iterations: {}, joins: {}, writes: {}, resumes: {}, pastBreakpoints: false };
 }
 
 // Keyed by the edge list, which a maxSteps override (a spread copy of the graph) shares.
 const outgoingCache = new WeakMap<CompiledGraph['edges'], Map<string, Outgoing>>();
 
 /**
- * Drives one run through its supersteps until a terminal event: every node due in a step runs
- * (bounded concurrency), their updates are applied in node-id order when the step ends, then edges,
- * conditions, routers and joins pick the next step. A checkpoint follows every step. Cancel and
- * run timeout arrive through `signal` (reason: AppError CANCELLED or RUN_TIMEOUT).
+ * Drives one run through its supersteps until a terminal event or a pause: every node due in a
+ * step runs (bounded concurrency), their updates are applied in node-id order when the step ends,
+ * then edges, conditions, routers and joins pick the next step. Cancel and run timeout arrive
+ * through `signal` (reason: AppError CANCELLED or RUN_TIMEOUT).
  *
- * Never throws: whatever goes wrong ends the run FAILED with a RunFailed event.
+ * Checkpoints: the event log takes one whenever it flushes, of the latest step boundary (see
+ * Boundary), so the stored checkpoint never lags the stored events by more than the step in flight.
+ *
+ * Pauses: before a step in which a node with a BEFORE breakpoint would run (unless the step has
+ * passed its breakpoints already), after a step in which a node with an AFTER breakpoint ran, and
+ * after a step in which a node called `ctx.interrupt()` (the step's completed updates are kept in
+ * the checkpoint, and only the interrupted nodes run again). Breakpoints are read from
+ * `run.breakpoints` at every step, so changes apply from the next check. A pause emits RunPaused,
+ * queues the checkpoint to resume from, and returns it (as a LoopStart); call runLoop with it
+ * (after the RunResumed event) to go on.
+ *
+ * Never throws: whatever goes wrong ends the run FAILED with a RunFailed event. Resolves with the
+ * start to resume from when the run paused, undefined when it ended.
  */
-export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: LoopStart, signal: AbortSignal, options: LoopOptions): Promise<void> {
+export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: LoopStart, signal: AbortSignal, options: LoopOptions): Promise<LoopStart | undefined> {
   const { log } = options;
   const emit = eventEmitter(log, run);
   const started = performance.now();
@@ -50,6 +61,8 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
   const iterations = { ...start.iterations };
   const joins = new Map(Object.entries(start.joins).map(([k, v]) => [k, new Set(v)]));
   const completed = new Set<string>(Object.keys(iterations));
+  const boundary = new Boundary(run.id, start, iterations, run.lastSeq);
+  log.checkpoint(run.id, boundary.materialize);
   let lastYield = performance.now();
 
   try {
@@ -59,36 +72,57 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         emit({ type: 'SystemNotice', level: 'WARN', code: 'MAX_STEPS', nodeId: null, priority: 'HIGH', message: `run reached maxSteps (${graph.maxSteps}) with ${next.join(', ')} still to run` });
         const error = new AppError('MAX_STEPS', `run reached maxSteps (${graph.maxSteps}); raise maxSteps or give the loop an exit condition`);
         emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
-        return;
+        return undefined;
       }
-      step++;
-      const stepStarted = performance.now();
-      const frozen = Object.freeze(state);
       const due: Array<{ id: string; iteration: number }> = [];
+      const spent: string[] = [];
       for (const id of next) {
         const node = graph.nodes.get(id)!;
         const iteration = (iterations[id] ?? 0) + 1;
-        if (node.maxIterations !== undefined && iteration > node.maxIterations) {
-          emit({ type: 'SystemNotice', level: 'WARN', code: 'MAX_ITERATIONS', nodeId: id, priority: 'HIGH', message: `node "${id}" reached its maxIterations (${node.maxIterations}) and does not run again` });
-          continue;
-        }
-        iterations[id] = iteration;
-        due.push({ id, iteration });
+        if (node.maxIterations !== undefined && iteration > node.maxIterations) spent.push(id);
+        else due.push({ id, iteration });
       }
+      if (!boundary.pastBreakpoints) {
+        const before = breakpointsAt(run, due, 'BEFORE');
+        if (before.length > 0) return pause('BEFORE', before, []);
+        boundary.pastBreakpoints = true;
+      }
+      for (const id of spent) {
+        const node = graph.nodes.get(id)!;
+        emit({ type: 'SystemNotice', level: 'WARN', code: 'MAX_ITERATIONS', nodeId: id, priority: 'HIGH', message: `node "${id}" reached its maxIterations (${node.maxIterations}) and does not run again` });
+      }
+      step++;
+      const frozen = Object.freeze(state);
+      for (const { id, iteration } of due) boundary.count(id, iteration);
 
-      const outcomes = await mapBounded(due, options.concurrency, ({ id, iteration }) =>
-        executeNode(graph.nodes.get(id)!, { runId: run.id, graphId: run.graphId, step, iteration, state: frozen, signal, graceMs: options.graceMs, emit }),
-      );
+      const outcomes = await mapBounded(due, options.concurrency, ({ id, iteration }) => {
+        const written = boundary.writes[id];
+        if (written) return Promise.resolve<NodeOutcome>({ status: 'done', ...written });
+        return executeNode(graph.nodes.get(id)!, {
+          runId: run.id, graphId: run.graphId, step, iteration, state: frozen, signal, graceMs: options.graceMs, emit,
+          resumes: boundary.resumes[id] ?? NO_RESUMES,
+          completed(update, bytes) {
+            boundary.writes[id] = { update, bytes };
+          },
+        });
+      });
       if (signal.aborted) return endAborted(signal.reason);
-      const failed = outcomes.findIndex((o) => !o.ok);
+      const failed = outcomes.findIndex((o) => o.status === 'failed');
       if (failed >= 0) {
-        const outcome = outcomes[failed] as Extract<NodeOutcome, { ok: false }>;
+        const outcome = outcomes[failed] as Extract<NodeOutcome, { status: 'failed' }>;
         emit({ type: 'RunFailed', error: outcome.error.toJSON(), nodeId: due[failed]!.id, durationMs: duration() });
-        return;
+        return undefined;
       }
+      const interrupts: Interrupt[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.status === 'interrupted') interrupts.push({ nodeId: due[i]!.id, payload: o.payload });
+      });
+      // The step does not end: the checkpoint stays at the boundary before it, with the updates of
+      // the nodes that completed, and the interrupted ones run again on resume.
+      if (interrupts.length > 0) return pause('INTERRUPT', interrupts.map((i) => i.nodeId), interrupts);
 
       const updates = due.map((d, i) => {
-        const { update, bytes } = outcomes[i] as Extract<NodeOutcome, { ok: true }>;
+        const { update, bytes } = outcomes[i] as Extract<NodeOutcome, { status: 'done' }>;
         return { id: d.id, update, bytes };
       });
       for (const { id, update } of updates) {
@@ -128,7 +162,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
           if (arrived.size < edge.from.length) joins.set(key, arrived);
           else {
             joins.delete(key);
-            chosen.add(edge.to);
+            if (edge.to !== END) chosen.add(edge.to);
           }
         }
         for (const router of out.routers) {
@@ -151,19 +185,14 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       if (Math.floor(percent / 5) !== Math.floor(run.progress / 5)) emit({ type: 'Progress', percent, message: `step ${step} done`, nodeId: null });
 
       next = [...chosen].sort();
+      boundary.reached(step, state, next, joins, run.lastSeq);
+      log.checkpoint(run.id, boundary.materialize);
       log.touch(run);
-      // A checkpoint is due after any step that let the event loop run (so a tick flush may have
-      // stored its events), before every flush the loop itself starts, and before yielding. Fast
-      // steps in between are covered by the next checkpoint: re-running them after a crash is the
-      // documented at-least-once. This keeps a 1,000-node chain from copying its counters 1,000 times.
-      const now = performance.now();
-      const yieldDue = now - lastYield > 5;
-      if (now - stepStarted > 1 || yieldDue || log.flushDue()) {
-        log.checkpoint(checkpointOf(run, step, state, next, iterations, joins));
-        const wait = log.stepDone();
-        if (wait) await wait;
-      }
-      if (yieldDue) {
+      const after = breakpointsAt(run, due, 'AFTER');
+      if (after.length > 0) return pause('AFTER', after, []);
+      const wait = log.stepDone();
+      if (wait) await wait;
+      if (performance.now() - lastYield > 5) {
         // A long run of fast nodes must not starve sockets and timers.
         await yieldToEventLoop();
         lastYield = performance.now();
@@ -175,12 +204,111 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
     const error = toAppError(thrown);
     emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
   }
+  return undefined;
 
-  function endAborted(reason: unknown): void {
+  function endAborted(reason: unknown): undefined {
     const error = toAppError(reason, 'CANCELLED');
     if (error.code === 'CANCELLED') emit({ type: 'RunCancelled', reason: error.message, durationMs: duration() });
     else emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
+    return undefined;
   }
+
+  function pause(cause: PauseCause, nodeIds: string[], interrupts: Interrupt[]): LoopStart | undefined {
+    if (signal.aborted) return endAborted(signal.reason);
+    emit({ type: 'RunPaused', nodeId: nodeIds[0] ?? null, reason: pauseReason(cause, nodeIds), cause, interrupts });
+    boundary.lastSeq = run.lastSeq;
+    log.checkpoint(run.id, boundary.materialize);
+    return boundary.start();
+  }
+}
+
+const NO_RESUMES: readonly JsonValue[] = Object.freeze([]);
+const NONE: string[] = [];
+
+/** The ids of `due` that have a breakpoint `when`. */
+function breakpointsAt(run: RunSnapshot, due: ReadonlyArray<{ id: string }>, when: BreakpointWhen): string[] {
+  if (run.breakpoints.length === 0) return NONE;
+  return due.filter((d) => run.breakpoints.some((b) => b.nodeId === d.id && b.when === when)).map((d) => d.id);
+}
+
+function pauseReason(cause: PauseCause, nodeIds: string[]): string {
+  const nodes = nodeIds.map((id) => `"${id}"`).join(', ');
+  switch (cause) {
+    case 'BEFORE': return `breakpoint before ${nodeIds.length > 1 ? 'nodes' : 'node'} ${nodes}`;
+    case 'AFTER': return `breakpoint after ${nodeIds.length > 1 ? 'nodes' : 'node'} ${nodes}`;
+    case 'INTERRUPT': return `${nodeIds.length > 1 ? 'nodes' : 'node'} ${nodes} asked for input (interrupt)`;
+  }
+}
+
+/**
+ * The run's latest step boundary: what a checkpoint holds, kept up to date by the loop and turned
+ * into a Checkpoint only when the event log flushes (`materialize`). The loop's iteration counters
+ * are shared, not copied at every step: the counters a step in flight has raised are noted with
+ * their old values and put back in the copy. So a checkpoint of a 1,000-node chain does not cost
+ * 1,000 copies of its counters, and the stored checkpoint is always the latest boundary, consistent
+ * with the events stored with it (the events after its lastSeq all belong to the step in flight).
+ */
+class Boundary {
+  step: number;
+  state: JsonObject;
+  next: string[];
+  joins: Record<string, string[]>;
+  lastSeq: number;
+  /** Updates of nodes of the next step that have completed. */
+  writes: Record<string, NodeWrite>;
+  resumes: Record<string, JsonValue[]>;
+  pastBreakpoints: boolean;
+  readonly #runId: string;
+  readonly #iterations: Record<string, number>;
+  /** Counters raised since the boundary, with their values before. */
+  #raised: Array<[string, number | undefined]> = [];
+  #createdAt = isoNow();
+
+  constructor(runId: string, start: LoopStart, iterations: Record<string, number>, lastSeq: number) {
+    this.#runId = runId;
+    this.#iterations = iterations;
+    this.step = start.step;
+    this.state = start.state;
+    this.next = start.next;
+    this.joins = start.joins;
+    this.lastSeq = lastSeq;
+    this.writes = { ...start.writes };
+    this.resumes = start.resumes;
+    this.pastBreakpoints = start.pastBreakpoints;
+  }
+
+  /** Raises a node's iteration counter for the step starting now. */
+  count(id: string, iteration: number): void {
+    this.#raised.push([id, this.#iterations[id]]);
+    this.#iterations[id] = iteration;
+  }
+
+  /** A step has ended: this is the new boundary. */
+  reached(step: number, state: JsonObject, next: string[], joins: Map<string, Set<string>>, lastSeq: number): void {
+    this.step = step;
+    this.state = state;
+    this.next = next;
+    this.joins = joins.size === 0 ? {} : Object.fromEntries([...joins].map(([k, v]) => [k, [...v].sort()]));
+    this.lastSeq = lastSeq;
+    this.writes = {};
+    this.resumes = {};
+    this.pastBreakpoints = false;
+    this.#raised = [];
+    this.#createdAt = isoNow();
+  }
+
+  /** Where to go on from: the boundary, with the counters as they were at it. */
+  start(): LoopStart {
+    const iterations = { ...this.#iterations };
+    for (let i = this.#raised.length - 1; i >= 0; i--) {
+      const [id, before] = this.#raised[i]!;
+      if (before === undefined) delete iterations[id];
+      else iterations[id] = before;
+    }
+    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: { ...this.writes }, resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
+  }
+
+  readonly materialize = (): Checkpoint => ({ runId: this.#runId, lastSeq: this.lastSeq, createdAt: this.#createdAt, ...this.start() });
 }
 
 /** Appends events for one run, filling in run, graph, time and the type's default priority. */
@@ -200,17 +328,4 @@ function isoNow(): string {
     lastIso = new Date(ms).toISOString();
   }
   return lastIso;
-}
-
-function checkpointOf(run: RunSnapshot, step: number, state: JsonObject, next: string[], iterations: Record<string, number>, joins: Map<string, Set<string>>): Checkpoint {
-  return {
-    runId: run.id,
-    step,
-    lastSeq: run.lastSeq,
-    state,
-    next,
-    iterations: { ...iterations },
-    joins: Object.fromEntries([...joins].map(([k, v]) => [k, [...v].sort()])),
-    createdAt: new Date().toISOString(),
-  };
 }

@@ -1,6 +1,6 @@
 import { sleep } from '../common/async.ts';
 import { AppError, toAppError } from '../common/errors.ts';
-import { findNonJson, isPlainObject, jsonBytes, type JsonObject } from '../common/json.ts';
+import { findNonJson, isPlainObject, jsonBytes, type JsonObject, type JsonValue } from '../common/json.ts';
 import type { EventBody } from '../events/types.ts';
 import type { CompiledNode, NodeContext } from '../graph/types.ts';
 import { backoffDelay } from './algo.ts';
@@ -16,24 +16,44 @@ export interface NodeRun {
   signal: AbortSignal;
   /** How long a handler that ignores its signal is waited for after an abort. */
   graceMs: number;
+  /** What the node's `ctx.interrupt()` calls return, in order, before one throws (values given on resume). */
+  resumes: readonly JsonValue[];
   emit(event: EventBody): void;
+  /** Called with the update right after NodeCompleted is emitted (so both reach the same flush). */
+  completed(update: JsonObject, bytes: number): void;
 }
 
 export type NodeOutcome =
-  | { ok: true; update: JsonObject; bytes: number }
-  | { ok: false; error: AppError; aborted: boolean };
+  | { status: 'done'; update: JsonObject; bytes: number }
+  | { status: 'failed'; error: AppError; aborted: boolean }
+  | { status: 'interrupted'; payload: JsonValue };
+
+/**
+ * What `ctx.interrupt()` throws to end the attempt. Handlers should let it pass; the runner treats
+ * the node as interrupted even when one does not.
+ */
+export class NodeInterrupt extends Error {
+  override readonly name = 'NodeInterrupt';
+  constructor(readonly payload: JsonValue) {
+    super('the node asked for input (ctx.interrupt); the run pauses until it is resumed');
+  }
+}
 
 /**
  * Runs one node for one iteration: every attempt its retry policy allows, each bounded by the
  * node's timeout, with exponential backoff between attempts. Emits NodeStarted, then NodeCompleted
- * or NodeFailed (with willRetry) per attempt. Never throws: failures are outcomes.
+ * or NodeFailed (with willRetry) per attempt. An attempt that calls `ctx.interrupt()` (beyond the
+ * resume values it has) ends the node as interrupted, with no further event and no retry: the
+ * loop's RunPaused says so. Never throws: failures are outcomes.
  */
 export async function executeNode(node: CompiledNode, run: NodeRun): Promise<NodeOutcome> {
   for (let attempt = 1; ; attempt++) {
     run.emit({ type: 'NodeStarted', nodeId: node.id, step: run.step, iteration: run.iteration, attempt, input: run.state as JsonObject });
     const started = performance.now();
+    const asked: { payload?: JsonValue } = {};
     try {
-      const update = await attemptNode(node, run, attempt);
+      const update = await attemptNode(node, run, attempt, asked);
+      if ('payload' in asked) return { status: 'interrupted', payload: asked.payload };
       const bytes = jsonBytes(update);
       run.emit({
         type: 'NodeCompleted',
@@ -45,9 +65,11 @@ export async function executeNode(node: CompiledNode, run: NodeRun): Promise<Nod
         bytes,
         durationMs: elapsed(started),
       });
-      return { ok: true, update, bytes };
+      run.completed(update, bytes);
+      return { status: 'done', update, bytes };
     } catch (thrown) {
       const aborted = run.signal.aborted;
+      if (!aborted && 'payload' in asked) return { status: 'interrupted', payload: asked.payload };
       const error = aborted ? toAppError(run.signal.reason, 'CANCELLED') : toAppError(thrown, 'NODE_FAILED');
       const willRetry = !aborted && attempt < node.retry.maxAttempts;
       const retryInMs = willRetry ? backoffDelay(node.retry, attempt) : null;
@@ -62,17 +84,18 @@ export async function executeNode(node: CompiledNode, run: NodeRun): Promise<Nod
         retryInMs,
         durationMs: elapsed(started),
       });
-      if (!willRetry) return { ok: false, error, aborted };
+      if (!willRetry) return { status: 'failed', error, aborted };
       try {
         await sleep(retryInMs!, run.signal);
       } catch {
-        return { ok: false, error: toAppError(run.signal.reason, 'CANCELLED'), aborted: true };
+        return { status: 'failed', error: toAppError(run.signal.reason, 'CANCELLED'), aborted: true };
       }
     }
   }
 }
 
-async function attemptNode(node: CompiledNode, run: NodeRun, attempt: number): Promise<JsonObject> {
+/** One attempt; sets `asked.payload` when the handler called interrupt() past its resume values. */
+async function attemptNode(node: CompiledNode, run: NodeRun, attempt: number, asked: { payload?: JsonValue }): Promise<JsonObject> {
   // Without a node timeout the run's own signal is the node's: no controller to create per node.
   let signal = run.signal;
   let timer: NodeJS.Timeout | undefined;
@@ -89,6 +112,8 @@ async function attemptNode(node: CompiledNode, run: NodeRun, attempt: number): P
     }, timeoutMs);
     signal = controller.signal;
   }
+  // interrupt() calls so far in this attempt: the n-th call gets the n-th resume value.
+  let calls = 0;
   const ctx: NodeContext = {
     runId: run.runId,
     graphId: run.graphId,
@@ -105,6 +130,14 @@ async function attemptNode(node: CompiledNode, run: NodeRun, attempt: number): P
     },
     notice(message) {
       run.emit({ type: 'SystemNotice', message: String(message), level: 'WARN', code: 'NODE_NOTICE', nodeId: node.id, priority: 'HIGH' });
+    },
+    interrupt(payload = null) {
+      const bad = findNonJson(payload);
+      if (bad) throw new AppError('NODE_FAILED', `node "${node.id}" called interrupt() with a payload that is not JSON at ${bad}; pass plain JSON data`);
+      const answer = run.resumes[calls++];
+      if (answer !== undefined) return answer;
+      if (!('payload' in asked)) asked.payload = payload;
+      throw new NodeInterrupt(payload);
     },
   };
   try {

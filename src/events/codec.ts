@@ -1,8 +1,8 @@
 import { AppError } from '../common/errors.ts';
 import { isPlainObject } from '../common/json.ts';
-import { EVENT_TYPES, PRIORITIES, type RunEvent, type RunEventType } from './types.ts';
+import { EVENT_TYPES, PAUSE_CAUSES, PRIORITIES, type RunEvent, type RunEventType } from './types.ts';
 
-type FieldKind = 'string' | 'int' | 'number' | 'bool' | 'object' | 'error' | 'string?' | 'int?';
+type FieldKind = 'string' | 'int' | 'number' | 'bool' | 'object' | 'error' | 'string?' | 'int?' | 'object?' | 'json' | 'cause' | 'interrupts';
 
 const BASE: Record<string, FieldKind> = { seq: 'int', runId: 'string', graphId: 'string', at: 'string', type: 'string', priority: 'string' };
 const NODE_RUN: Record<string, FieldKind> = { nodeId: 'string', step: 'int', iteration: 'int', attempt: 'int' };
@@ -12,18 +12,25 @@ const FIELDS: Record<RunEventType, Record<string, FieldKind>> = {
   RunQueued: { input: 'object' },
   RunStarted: { input: 'object', maxSteps: 'int' },
   NodeStarted: { ...NODE_RUN, input: 'object' },
-  NodeCompleted: { ...NODE_RUN, stateUpdate: 'object', bytes: 'int', durationMs: 'number' },
+  // and exactly one of stateUpdate (object) and stateUpdateRef (string): see decodeEvent
+  NodeCompleted: { ...NODE_RUN, bytes: 'int', durationMs: 'number' },
   NodeFailed: { ...NODE_RUN, error: 'error', willRetry: 'bool', retryInMs: 'int?', durationMs: 'number' },
   NodeSkipped: { nodeId: 'string', step: 'int', reason: 'string' },
   Transition: { from: 'string', to: 'string', step: 'int' },
   DataFlow: { from: 'string', to: 'string', step: 'int', bytes: 'int' },
   Progress: { percent: 'number', message: 'string?', nodeId: 'string?' },
   SystemNotice: { message: 'string', level: 'string', code: 'string?', nodeId: 'string?' },
-  RunPaused: { nodeId: 'string?', reason: 'string' },
-  RunResumed: { nodeId: 'string?' },
+  RunPaused: { nodeId: 'string?', reason: 'string', cause: 'cause', interrupts: 'interrupts' },
+  RunResumed: { nodeId: 'string?', stateUpdate: 'object?', resume: 'json' },
   RunCompleted: { finalState: 'object', durationMs: 'number' },
   RunFailed: { error: 'error', nodeId: 'string?', durationMs: 'number' },
   RunCancelled: { reason: 'string', durationMs: 'number' },
+};
+
+const DESCRIBE: Partial<Record<FieldKind, string>> = {
+  json: 'a JSON value',
+  cause: `one of ${PAUSE_CAUSES.join(', ')}`,
+  interrupts: 'a list of {nodeId, payload}',
 };
 
 function fits(kind: FieldKind, value: unknown): boolean {
@@ -36,6 +43,10 @@ function fits(kind: FieldKind, value: unknown): boolean {
     case 'error': return isPlainObject(value) && typeof value['code'] === 'string' && typeof value['message'] === 'string';
     case 'string?': return value === null || typeof value === 'string';
     case 'int?': return value === null || Number.isInteger(value);
+    case 'object?': return value === null || isPlainObject(value);
+    case 'json': return value !== undefined;
+    case 'cause': return PAUSE_CAUSES.includes(value as never);
+    case 'interrupts': return Array.isArray(value) && value.every((i) => isPlainObject(i) && typeof i['nodeId'] === 'string' && i['payload'] !== undefined);
   }
 }
 
@@ -50,10 +61,17 @@ export function decodeEvent(value: unknown): RunEvent {
   if (!PRIORITIES.includes(value['priority'] as never)) throw new AppError('INVALID_INPUT', `event priority must be one of ${PRIORITIES.join(', ')}`);
   for (const fields of [BASE, FIELDS[type]]) {
     for (const [field, kind] of Object.entries(fields)) {
-      if (!fits(kind, value[field])) throw new AppError('INVALID_INPUT', `${type}.${field} must be ${kind.replace('?', ' or null')}`);
+      if (!fits(kind, value[field])) throw new AppError('INVALID_INPUT', `${type}.${field} must be ${DESCRIBE[kind] ?? kind.replace('?', ' or null')}`);
     }
   }
   if ((value['seq'] as number) < 1) throw new AppError('INVALID_INPUT', `${type}.seq must be 1 or more`);
+  if (type === 'NodeCompleted') {
+    const inline = value['stateUpdate'];
+    const ref = value['stateUpdateRef'];
+    if ((inline === undefined) === (ref === undefined)) throw new AppError('INVALID_INPUT', 'NodeCompleted must have either stateUpdate or stateUpdateRef, not both or neither');
+    if (inline !== undefined && !isPlainObject(inline)) throw new AppError('INVALID_INPUT', 'NodeCompleted.stateUpdate must be object');
+    if (ref !== undefined && typeof ref !== 'string') throw new AppError('INVALID_INPUT', 'NodeCompleted.stateUpdateRef must be string');
+  }
   return value as unknown as RunEvent;
 }
 

@@ -60,6 +60,11 @@ export class MemoryPubSub implements PubSub {
     };
   }
 
+  /** Number of listeners of one channel (for tests that wait for subscribers to attach). */
+  listenerCount(topic: keyof Topics, id: string): number {
+    return this.#channels.get(`${topic}:${id}`)?.size ?? 0;
+  }
+
   /** Number of live channels (for leak checks). */
   get channelCount(): number {
     return this.#channels.size;

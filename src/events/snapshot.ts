@@ -1,11 +1,28 @@
 import type { SerializedError } from '../common/errors.ts';
 import type { JsonObject } from '../common/json.ts';
-import type { RunEvent } from './types.ts';
+import type { Interrupt, PauseCause, RunEvent } from './types.ts';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'];
 export const FINISHED_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
-export type NodeStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+/** INTERRUPTED: the node called `ctx.interrupt()` and the run paused; it runs again when the run is resumed. */
+export type NodeStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'INTERRUPTED';
+export const NODE_STATUSES: readonly NodeStatus[] = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'INTERRUPTED'];
+
+export type BreakpointWhen = 'BEFORE' | 'AFTER';
+/** Pause the run before a node runs (BEFORE), or after the step in which it ran (AFTER). */
+export interface Breakpoint { nodeId: string; when: BreakpointWhen }
+
+/** Where and why a PAUSED run stopped (from its RunPaused event). */
+export interface RunPause {
+  cause: PauseCause;
+  nodeId: string | null;
+  reason: string;
+  /** With cause INTERRUPT, what each interrupted node asked for. */
+  interrupts: Interrupt[];
+  /** When it paused (ISO). */
+  at: string;
+}
 
 /** One node's picture within one run: its latest iteration and attempt. */
 export interface NodeSnapshot {
@@ -46,6 +63,18 @@ export interface RunRecord {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
+  /** The fingerprint (graphHash) of the graph the run started on; null for runs stored before it was recorded. */
+  graphHash: string | null;
+  /** The run's time limit (RunOptions.timeoutMs), null for none. */
+  timeoutMs: number | null;
+  /** Where the run pauses, sorted by node id then BEFORE, AFTER. */
+  breakpoints: Breakpoint[];
+  /** Set while PAUSED, null otherwise. */
+  pause: RunPause | null;
+  /** Runs sharing a concurrency key run one at a time (RunOptions.concurrencyKey); null for none. */
+  concurrencyKey: string | null;
+  /** startRun with this key again returns this run instead of starting another; null for none. */
+  idempotencyKey: string | null;
 }
 
 export interface RunSnapshot extends RunRecord {
@@ -91,7 +120,8 @@ export function applyEvent(run: RunSnapshot, event: RunEvent): string | undefine
       node.status = 'SUCCEEDED';
       node.finishedAt = event.at;
       node.durationMs = event.durationMs;
-      node.output = event.stateUpdate;
+      // A large update is stored apart (stateUpdateRef); a fold of the stored events has no copy of it.
+      node.output = event.stateUpdate ?? null;
       removeCurrent(run, event.nodeId);
       return event.nodeId;
     }
@@ -113,10 +143,19 @@ export function applyEvent(run: RunSnapshot, event: RunEvent): string | undefine
       if (event.nodeId === null) run.progress = event.percent;
       return undefined;
     case 'RunPaused':
+      // The event log also rewrites the rows of the nodes running until now (the interrupted ones).
       run.status = 'PAUSED';
+      run.pause = { cause: event.cause, nodeId: event.nodeId, reason: event.reason, interrupts: event.interrupts, at: event.at };
+      for (const { nodeId } of event.interrupts) {
+        const node = nodeOf(run, nodeId);
+        node.status = 'INTERRUPTED';
+        node.finishedAt = event.at;
+        removeCurrent(run, nodeId);
+      }
       return undefined;
     case 'RunResumed':
       run.status = 'RUNNING';
+      run.pause = null;
       return undefined;
     case 'RunCompleted':
       finish(run, 'COMPLETED', event.at);
@@ -156,6 +195,7 @@ function finish(run: RunSnapshot, status: RunStatus, at: string): void {
   run.status = status;
   run.finishedAt = at;
   run.currentNodes = [];
+  run.pause = null;
   for (const node of run.nodes.values()) {
     if (node.status === 'RUNNING') {
       node.status = 'FAILED';

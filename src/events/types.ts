@@ -1,5 +1,5 @@
 import type { SerializedError } from '../common/errors.ts';
-import type { JsonObject } from '../common/json.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
 
 /**
  * The run event model: the wire contract every transport, store and client shares. One run has
@@ -27,8 +27,14 @@ export interface NodeCompleted extends Base<'NodeCompleted'> {
   step: number;
   iteration: number;
   attempt: number;
-  stateUpdate: JsonObject;
-  /** UTF-8 size of the JSON state update. */
+  /**
+   * The update the node returned. Absent when it was larger than the event log's threshold: it is
+   * then stored once, apart from the event, and `stateUpdateRef` names it (Store.readBlob).
+   */
+  stateUpdate?: JsonObject;
+  /** Set instead of `stateUpdate` for a large update: the key of its stored copy. */
+  stateUpdateRef?: string;
+  /** UTF-8 size of the JSON state update, inline or not. */
   bytes: number;
   durationMs: number;
 }
@@ -49,8 +55,27 @@ export interface DataFlow extends Base<'DataFlow'> { from: string; to: string; s
 export interface Progress extends Base<'Progress'> { percent: number; message: string | null; nodeId: string | null }
 export type NoticeLevel = 'INFO' | 'WARN';
 export interface SystemNotice extends Base<'SystemNotice'> { message: string; level: NoticeLevel; code: string | null; nodeId: string | null }
-export interface RunPaused extends Base<'RunPaused'> { nodeId: string | null; reason: string }
-export interface RunResumed extends Base<'RunResumed'> { nodeId: string | null }
+/** Why a run paused: a breakpoint before or after a node, or a node that called `ctx.interrupt()`. */
+export type PauseCause = 'BEFORE' | 'AFTER' | 'INTERRUPT';
+export const PAUSE_CAUSES: readonly PauseCause[] = ['BEFORE', 'AFTER', 'INTERRUPT'];
+/** A node that called `ctx.interrupt(payload)`: what it asks for. */
+export interface Interrupt { nodeId: string; payload: JsonValue }
+export interface RunPaused extends Base<'RunPaused'> {
+  /** The node paused at (the first, by id, when several are). */
+  nodeId: string | null;
+  /** Readable: which breakpoint or interrupt, and at which node(s). */
+  reason: string;
+  cause: PauseCause;
+  /** With cause INTERRUPT, each interrupted node and its payload (those nodes run again on resume); else empty. */
+  interrupts: Interrupt[];
+}
+export interface RunResumed extends Base<'RunResumed'> {
+  nodeId: string | null;
+  /** The edit applied to the state (through the reducers) before the run went on, if any. */
+  stateUpdate: JsonObject | null;
+  /** The value the interrupted node(s) get from `ctx.interrupt()`; null when none was given. */
+  resume: JsonValue;
+}
 export interface RunCompleted extends Base<'RunCompleted'> { finalState: JsonObject; durationMs: number }
 export interface RunFailed extends Base<'RunFailed'> { error: SerializedError; nodeId: string | null; durationMs: number }
 export interface RunCancelled extends Base<'RunCancelled'> { reason: string; durationMs: number }

@@ -17,7 +17,7 @@ export interface VisualUpdate { kind: VisualUpdateKind; targetId: string; priori
 /** `seq`: the last event reflected; every event up to it has been folded in. */
 export interface VisualBatch { runId: string; seq: number; updates: VisualUpdate[] }
 
-export const STATUS_COLORS = { PENDING: '#9ca3af', RUNNING: '#3b82f6', SUCCEEDED: '#10b981', FAILED: '#ef4444', SKIPPED: '#f59e0b' } as const;
+export const STATUS_COLORS = { PENDING: '#9ca3af', RUNNING: '#3b82f6', SUCCEEDED: '#10b981', FAILED: '#ef4444', SKIPPED: '#f59e0b', INTERRUPTED: '#a855f7' } as const;
 
 /** What a late joiner starts from: the run as the store has it after `lastSeq`. */
 export interface VisualPicture { runId: string; status: RunStatus; progress: number; lastSeq: number; nodes: NodeSnapshot[]; edges: Array<{ from: string; to: string }> }
@@ -246,7 +246,8 @@ function edgeId(from: string, to: string): string {
  *   DataFlow → EDGE_UPDATE {bytes, animation:'flow'}, LOW.
  * - Progress → STYLE_UPDATE(runId) {progress} without a node, NODE_UPDATE {progress, message} with one; LOW.
  * - SystemNotice → STYLE_UPDATE(runId) {notice, noticeLevel}, LOW.
- * - RunPaused / RunResumed → STYLE_UPDATE(runId) {status:'PAUSED'|'RUNNING'}, HIGH.
+ * - RunPaused / RunResumed → STYLE_UPDATE(runId) {status:'PAUSED'|'RUNNING'}, HIGH; RunPaused also gives
+ *   each interrupted node NODE_UPDATE {status:'INTERRUPTED', color, animation:'none', interrupt (payload)}, HIGH.
  * - RunCompleted / RunFailed / RunCancelled → STYLE_UPDATE(runId) {status:'COMPLETED'|'FAILED'|'CANCELLED',
  *   error? (failure message or cancel reason), progress:100 on success}, HIGH; plus, as in `applyEvent`,
  *   NODE_UPDATE {status:'FAILED', color, animation:'none'}, HIGH for every node still RUNNING.
@@ -282,7 +283,11 @@ function eventUpdates(event: RunEvent, runId: string, nodes: Map<string, NodeSta
       if (event.nodeId === null) return [style('LOW', { progress: event.percent })];
       return [node(event.nodeId, 'LOW', { progress: event.percent, message: event.message })];
     case 'SystemNotice': return [style('LOW', { notice: event.message, noticeLevel: event.level })];
-    case 'RunPaused': return [style('HIGH', { status: 'PAUSED' })];
+    case 'RunPaused': {
+      for (const { nodeId } of event.interrupts) nodes.set(nodeId, 'INTERRUPTED');
+      const interrupted = event.interrupts.map((i) => node(i.nodeId, 'HIGH', { status: 'INTERRUPTED', color: STATUS_COLORS.INTERRUPTED, animation: 'none', interrupt: i.payload }));
+      return [style('HIGH', { status: 'PAUSED' }), ...interrupted];
+    }
     case 'RunResumed': return [style('HIGH', { status: 'RUNNING' })];
     case 'RunCompleted':
     case 'RunFailed':

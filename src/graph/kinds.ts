@@ -43,7 +43,7 @@ export interface BuiltinKindOptions {
 }
 
 export function builtinKinds(options: BuiltinKindOptions = {}): NodeKind[] {
-  return [noopKind, delayKind, failKind, transformKind, httpKind(options.httpAllowlist ?? [])];
+  return [noopKind, delayKind, failKind, transformKind, interruptKind, httpKind(options.httpAllowlist ?? [])];
 }
 
 /** A registry with the built-in kinds. */
@@ -123,6 +123,26 @@ const transformKind: NodeKind = {
         throw new AppError('EXPRESSION_FAILED', `transform expression must produce an object (the state update), got ${Array.isArray(result) ? 'an array' : typeof result}`);
       }
       return result;
+    };
+  },
+};
+
+const interruptKind: NodeKind = {
+  kind: 'interrupt',
+  description: 'Asks for input (human in the loop): the run pauses with config.payload (default null) until it is resumed; the resume value goes into the state under config.resultKey (default "answer").',
+  validate(config) {
+    const problems = expectObjectOrNothing(config);
+    if (problems.length > 0 || !isPlainObject(config)) return problems;
+    const key = config['resultKey'];
+    if (key !== undefined && (typeof key !== 'string' || key === '')) problems.push({ path: 'config.resultKey', message: 'must be the name of the state key that gets the answer' });
+    return problems;
+  },
+  create(config) {
+    const c = isPlainObject(config) ? config : {};
+    const payload = c['payload'] ?? null;
+    const resultKey = typeof c['resultKey'] === 'string' ? c['resultKey'] : 'answer';
+    return function interrupt(_state, ctx) {
+      return { [resultKey]: ctx.interrupt(payload) };
     };
   },
 };

@@ -43,6 +43,17 @@ export interface NodeContext {
   log(message: string): void;
   /** Records a message as a WARN SystemNotice for this node (shown prominently). */
   notice(message: string): void;
+  /**
+   * Asks for input and pauses the run (human in the loop). The first time, it throws, which ends
+   * this attempt; the other nodes of the step finish, then the run pauses: status PAUSED, a
+   * RunPaused event with cause INTERRUPT and `payload` (default null). When the run is resumed
+   * (`resumeRun(id, resume: value)`), the node runs again from its start and this call returns
+   * `value` (null when none was given) instead of throwing. Calls are matched to resume values by
+   * their order within the node, so a node may ask several times; code before a call runs again
+   * on every resume. Swallowing the throw does not help: the node still counts as interrupted.
+   * Throws AppError NODE_FAILED when `payload` is not JSON.
+   */
+  interrupt(payload?: JsonValue): JsonValue;
 }
 
 export type NodeUpdate = JsonObject | undefined | void;

@@ -16,7 +16,18 @@ export class RunNotFoundError extends Error {
     super(message);
   }
 }
+export class RunNotPausedError extends Error {
+  constructor(message: string, readonly runId: string, readonly status: string) {
+    super(message);
+  }
+}
 export class InvalidInputError extends Error {}
+
+export class ConcurrencyConflictError extends Error {
+  constructor(message: string, readonly runId: string, readonly concurrencyKey: string) {
+    super(message);
+  }
+}
 export class InvalidGraphError extends Error {
   constructor(message: string, readonly problems: Problem[]) {
     super(message);
@@ -33,8 +44,12 @@ export function typed(error: unknown): never {
         throw new RunNotFoundError(error.message, String(error.details['runId'] ?? ''));
       case 'INVALID_GRAPH':
         throw new InvalidGraphError(error.message, (error.details['problems'] as Problem[] | undefined) ?? []);
+      case 'RUN_NOT_PAUSED':
+        throw new RunNotPausedError(error.message, String(error.details['runId'] ?? ''), String(error.details['status'] ?? ''));
       case 'INVALID_INPUT':
         throw new InvalidInputError(error.message);
+      case 'CONCURRENCY_CONFLICT':
+        throw new ConcurrencyConflictError(error.message, String(error.details['runId'] ?? ''), String(error.details['concurrencyKey'] ?? ''));
       default:
         break;
     }
@@ -66,6 +81,23 @@ builder.objectType(RunNotFoundError, {
   name: 'RunNotFoundError',
   interfaces: [ErrorInterface],
   fields: (t) => ({ runId: t.exposeString('runId') }),
+});
+
+builder.objectType(RunNotPausedError, {
+  name: 'RunNotPausedError',
+  description: 'The run is not PAUSED (it runs, waits or has ended), so it cannot be resumed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ runId: t.exposeString('runId'), status: t.exposeString('status', { description: 'The status the run has.' }) }),
+});
+
+builder.objectType(ConcurrencyConflictError, {
+  name: 'ConcurrencyConflictError',
+  description: 'startRun with onConflict REJECT (the default) found its concurrencyKey held by an unfinished run.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    runId: t.exposeString('runId', { description: 'The unfinished run that holds the key.' }),
+    concurrencyKey: t.exposeString('concurrencyKey'),
+  }),
 });
 
 builder.objectType(InvalidInputError, {

@@ -1,5 +1,6 @@
-import { EVENT_TYPES, PRIORITIES, type RunEvent, type RunEventType } from '../events/types.ts';
+import { EVENT_TYPES, PAUSE_CAUSES, PRIORITIES, type Interrupt, type RunEvent, type RunEventType } from '../events/types.ts';
 import type { SerializedError } from '../common/errors.ts';
+import { loadStateUpdate } from '../store/blobs.ts';
 import { builder } from './builder.ts';
 
 /** The event types of the run event protocol (README "Run event protocol"), one GraphQL type each. */
@@ -7,6 +8,15 @@ import { builder } from './builder.ts';
 export const RunEventTypeEnum = builder.enumType('RunEventType', { values: EVENT_TYPES });
 export const PriorityEnum = builder.enumType('Priority', { values: PRIORITIES });
 export const NoticeLevelEnum = builder.enumType('NoticeLevel', { values: ['INFO', 'WARN'] as const });
+export const PauseCauseEnum = builder.enumType('PauseCause', {
+  description: 'Why a run paused: a breakpoint before or after a node, or a node that called ctx.interrupt().',
+  values: PAUSE_CAUSES,
+});
+
+export const InterruptRef = builder.objectRef<Interrupt>('Interrupt').implement({
+  description: 'A node that asked for input with ctx.interrupt(payload); it runs again when the run is resumed, and gets the resume value.',
+  fields: (t) => ({ nodeId: t.exposeString('nodeId'), payload: t.field({ type: 'JSON', nullable: true, resolve: (i) => i.payload }) }),
+});
 
 export const RunErrorRef = builder.objectRef<SerializedError>('RunError').implement({
   description: 'Why a node or run failed: a code from a closed set and a readable message.',
@@ -53,8 +63,14 @@ eventType('NodeCompleted', 'A node attempt returned.', (t) => ({
   step: t.exposeInt('step'),
   iteration: t.exposeInt('iteration'),
   attempt: t.exposeInt('attempt'),
-  stateUpdate: t.expose('stateUpdate', { type: 'JSON' }),
-  bytes: t.exposeInt('bytes', { description: 'UTF-8 size of the JSON state update.' }),
+  stateUpdate: t.field({
+    type: 'JSON',
+    description: 'The update the node returned. One larger than the server\'s threshold (see stateUpdateBytes) is stored apart from the event and loaded only when this field is selected.',
+    // Inline updates resolve synchronously, so most events still execute without a promise.
+    resolve: (e, _args, ctx) => e.stateUpdate ?? loadStateUpdate(ctx.store, e),
+  }),
+  stateUpdateBytes: t.int({ description: 'UTF-8 size of the JSON state update: what selecting stateUpdate costs.', resolve: (e) => e.bytes }),
+  bytes: t.exposeInt('bytes', { description: 'UTF-8 size of the JSON state update (the same as stateUpdateBytes).' }),
   durationMs: t.exposeFloat('durationMs'),
 }));
 eventType('NodeFailed', 'A node attempt threw or timed out.', (t) => ({
@@ -94,11 +110,17 @@ eventType('SystemNotice', 'An engine notice (max iterations, max steps, …) or 
   code: t.exposeString('code', { nullable: true }),
   nodeId: t.exposeString('nodeId', { nullable: true }),
 }));
-eventType('RunPaused', 'The run stopped at a breakpoint or interrupt.', (t) => ({
-  nodeId: t.exposeString('nodeId', { nullable: true }),
+eventType('RunPaused', 'The run stopped at a breakpoint or interrupt (status PAUSED) until resumeRun or cancelRun.', (t) => ({
+  nodeId: t.exposeString('nodeId', { nullable: true, description: 'The node paused at (the first by id when several are).' }),
   reason: t.exposeString('reason'),
+  cause: t.field({ type: PauseCauseEnum, resolve: (e) => e.cause }),
+  interrupts: t.field({ type: [InterruptRef], description: 'With cause INTERRUPT, each interrupted node and what it asks for; else empty.', resolve: (e) => e.interrupts }),
 }));
-eventType('RunResumed', 'A paused run goes on.', (t) => ({ nodeId: t.exposeString('nodeId', { nullable: true }) }));
+eventType('RunResumed', 'A paused run goes on (status RUNNING).', (t) => ({
+  nodeId: t.exposeString('nodeId', { nullable: true }),
+  stateUpdate: t.field({ type: 'JSON', nullable: true, description: 'The state edit applied through the reducers, if any.', resolve: (e) => e.stateUpdate }),
+  resume: t.field({ type: 'JSON', nullable: true, description: 'What the interrupted node(s) get from ctx.interrupt().', resolve: (e) => e.resume }),
+}));
 eventType('RunCompleted', 'Terminal: the run finished.', (t) => ({
   finalState: t.expose('finalState', { type: 'JSON' }),
   durationMs: t.exposeFloat('durationMs'),

@@ -5,6 +5,7 @@ import './errors.ts';
 import './events.ts';
 import './graphs.ts';
 import './runs.ts';
+import './export.ts';
 import './live.ts';
 import './visual.ts';
 import './system.ts';

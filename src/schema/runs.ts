@@ -1,17 +1,36 @@
 import { AppError } from '../common/errors.ts';
-import type { JsonObject } from '../common/json.ts';
-import { FINISHED_STATUSES, RUN_STATUSES, type NodeSnapshot, type RunRecord } from '../events/snapshot.ts';
+import { isPlainObject, type JsonObject, type JsonValue } from '../common/json.ts';
+import { FINISHED_STATUSES, NODE_STATUSES, RUN_STATUSES, type Breakpoint, type NodeSnapshot, type RunPause, type RunRecord } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { RunOptions } from '../engine/engine.ts';
+import type { ConflictPolicy, StartOptions } from '../queue/admission.ts';
 import { builder } from './builder.ts';
 import { connectionType, pageSize } from './connection.ts';
 import type { Context } from './context.ts';
-import { GraphNotFoundError, InvalidInputError, RunNotFoundError, expected } from './errors.ts';
-import { RunErrorRef, RunEventRef } from './events.ts';
+import { ConcurrencyConflictError, GraphNotFoundError, InvalidInputError, RunNotFoundError, RunNotPausedError, expected } from './errors.ts';
+import { InterruptRef, PauseCauseEnum, RunErrorRef, RunEventRef } from './events.ts';
 import { GraphRef } from './graphs.ts';
 
 export const RunStatusEnum = builder.enumType('RunStatus', { values: RUN_STATUSES });
-const NodeStatusEnum = builder.enumType('NodeStatus', { values: ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const });
+const NodeStatusEnum = builder.enumType('NodeStatus', { values: NODE_STATUSES });
+const BreakpointWhenEnum = builder.enumType('BreakpointWhen', {
+  values: { BEFORE: { description: 'Pause before the node runs.' }, AFTER: { description: 'Pause after the step in which the node ran.' } } as const,
+});
+
+const BreakpointRef = builder.objectRef<Breakpoint>('Breakpoint').implement({
+  fields: (t) => ({ nodeId: t.exposeString('nodeId'), when: t.field({ type: BreakpointWhenEnum, resolve: (b) => b.when }) }),
+});
+
+const RunPauseRef = builder.objectRef<RunPause>('RunPause').implement({
+  description: 'Where and why a PAUSED run stopped. Go on with resumeRun, or end it with cancelRun.',
+  fields: (t) => ({
+    cause: t.field({ type: PauseCauseEnum, resolve: (p) => p.cause }),
+    nodeId: t.exposeString('nodeId', { nullable: true, description: 'The node paused at (the first by id when several are).' }),
+    reason: t.exposeString('reason'),
+    interrupts: t.field({ type: [InterruptRef], description: 'With cause INTERRUPT: each interrupted node and what it asks for.', resolve: (p) => p.interrupts }),
+    at: t.exposeString('at', { description: 'When it paused (ISO-8601).' }),
+  }),
+});
 
 const RunNodeRef = builder.objectRef<NodeSnapshot>('RunNode').implement({
   description: "One node's picture within a run: its latest iteration and attempt.",
@@ -53,11 +72,15 @@ export const RunRef = builder.objectRef<RunRecord>('Run').implement({
     maxSteps: t.exposeInt('maxSteps'),
     lastSeq: t.exposeInt('lastSeq', { description: 'The seq of the latest stored event: subscribe with after: lastSeq to follow on.' }),
     priority: t.exposeInt('priority'),
+    concurrencyKey: t.exposeString('concurrencyKey', { nullable: true, description: 'Runs with the same key run one at a time (startRun options).' }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'startRun with this key again returns this run.' }),
     error: t.expose('error', { type: RunErrorRef, nullable: true }),
     createdAt: t.exposeString('createdAt'),
     startedAt: t.exposeString('startedAt', { nullable: true }),
     finishedAt: t.exposeString('finishedAt', { nullable: true }),
     updatedAt: t.exposeString('updatedAt'),
+    breakpoints: t.field({ type: [BreakpointRef], description: 'Where the run pauses: RunOptions.interruptBefore/After, then setBreakpoint and clearBreakpoint.', resolve: (r) => r.breakpoints }),
+    pause: t.field({ type: RunPauseRef, nullable: true, description: 'Set while the run is PAUSED.', resolve: (r) => r.pause }),
     nodes: t.field({ type: [RunNodeRef], resolve: (r, _args, ctx) => nodesOf(r, ctx) }),
     events: t.field({
       type: EventConnection,
@@ -87,26 +110,48 @@ export const RunOptionsInput = builder.inputType('RunOptions', {
     priority: t.int({ description: 'Higher runs first when queued. Default 0 (-1000..1000).' }),
     timeoutMs: t.int({ description: 'The whole run must finish within this; else it ends FAILED (RUN_TIMEOUT).' }),
     maxSteps: t.int({ description: "Overrides the graph's maxSteps for this run." }),
-    interruptBefore: t.stringList({ description: 'Not available yet: rejected when given.' }),
-    interruptAfter: t.stringList({ description: 'Not available yet: rejected when given.' }),
-    concurrencyKey: t.string({ description: 'Not available yet: rejected when given.' }),
-    onConflict: t.field({ type: ConflictPolicyEnum, description: 'Not available yet: rejected when given.' }),
-    idempotencyKey: t.string({ description: 'Not available yet: rejected when given.' }),
+    interruptBefore: t.stringList({ description: 'Node ids: the run pauses (PAUSED, RunPaused cause BEFORE) before any of them runs. Each must be a node of the graph.' }),
+    interruptAfter: t.stringList({ description: 'Node ids: the run pauses (RunPaused cause AFTER) after the step in which any of them ran. Each must be a node of the graph.' }),
+    concurrencyKey: t.string({
+      description: 'startRun only. Runs with the same key (1-200 characters) run one at a time, oldest first; a key is held from creation until the run ends (PAUSED included). See onConflict.',
+    }),
+    onConflict: t.field({
+      type: ConflictPolicyEnum,
+      description: 'startRun only, with concurrencyKey: what to do when the key is held. REJECT (default): a ConcurrencyConflictError naming the holder. ENQUEUE: queue this run behind it. CANCEL_PREVIOUS: cancel the unfinished runs with the key, then start.',
+    }),
+    idempotencyKey: t.string({
+      description: 'startRun only. Starting again with the same key (1-200 characters) returns the run it started, as long as that run is kept, instead of another; the same key with another graph or input is an InvalidInputError.',
+    }),
   }),
 });
 
-type OptionsArg = { priority?: number | null | undefined; timeoutMs?: number | null | undefined; maxSteps?: number | null | undefined } & Record<string, unknown> | null | undefined;
+type Maybe<T> = T | null | undefined;
+type OptionsArg = {
+  priority?: Maybe<number>; timeoutMs?: Maybe<number>; maxSteps?: Maybe<number>; interruptBefore?: Maybe<string[]>; interruptAfter?: Maybe<string[]>;
+  concurrencyKey?: Maybe<string>; onConflict?: Maybe<ConflictPolicy>; idempotencyKey?: Maybe<string>;
+} | null | undefined;
 
-/** RunOptions from the API, refusing the options this server does not implement yet rather than ignoring them. */
-export function runOptions(options: OptionsArg): RunOptions {
+/** StartOptions from the API: RunOptions plus the run policies, which only background runs have. */
+export function startOptions(options: OptionsArg): StartOptions {
+  const out: StartOptions = runOptions(options, true);
+  if (options?.concurrencyKey != null) out.concurrencyKey = options.concurrencyKey;
+  if (options?.onConflict != null) out.onConflict = options.onConflict;
+  if (options?.idempotencyKey != null) out.idempotencyKey = options.idempotencyKey;
+  return out;
+}
+
+/** RunOptions from the API. Run policies (keys, onConflict) are refused unless `policies`: they apply to startRun only. */
+export function runOptions(options: OptionsArg, policies = false): RunOptions {
   const out: RunOptions = {};
   if (!options) return out;
-  for (const unsupported of ['interruptBefore', 'interruptAfter', 'concurrencyKey', 'onConflict', 'idempotencyKey']) {
-    if (options[unsupported] !== undefined && options[unsupported] !== null) throw new AppError('INVALID_INPUT', `options.${unsupported} is not supported by this server yet; leave it out`);
+  for (const policy of ['concurrencyKey', 'onConflict', 'idempotencyKey'] as const) {
+    if (!policies && options[policy] != null) throw new AppError('INVALID_INPUT', `options.${policy} applies to background runs only: use startRun, or leave it out`);
   }
   if (options.priority != null) out.priority = options.priority;
   if (options.timeoutMs != null) out.timeoutMs = options.timeoutMs;
   if (options.maxSteps != null) out.maxSteps = options.maxSteps;
+  if (options.interruptBefore != null) out.interruptBefore = options.interruptBefore;
+  if (options.interruptAfter != null) out.interruptAfter = options.interruptAfter;
   return out;
 }
 
@@ -141,7 +186,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   runGraph: t.field({
     type: RunRef,
-    description: 'Runs a graph and returns the finished run (COMPLETED, FAILED or CANCELLED).',
+    description: 'Runs a graph and returns the run once it has finished (COMPLETED, FAILED or CANCELLED) or paused (PAUSED, at a breakpoint or interrupt).',
     errors: { types: [GraphNotFoundError, InvalidInputError], union: { name: 'RunGraphResult' } },
     args: runArgs(t),
     resolve: (_root, args, ctx) => expected(() => ctx.engine.run(String(args.graphId), (args.input ?? {}) as JsonObject, runOptions(args.options))),
@@ -149,20 +194,18 @@ builder.mutationFields((t) => ({
   startRun: t.field({
     type: RunRef,
     description: 'Queues a run and returns it at once (QUEUED or RUNNING); follow it with runEvents or poll run(id).',
-    errors: { types: [GraphNotFoundError, InvalidInputError], union: { name: 'StartRunResult' } },
+    errors: { types: [GraphNotFoundError, InvalidInputError, ConcurrencyConflictError], union: { name: 'StartRunResult' } },
     args: runArgs(t),
     resolve: (_root, args, ctx) =>
       expected(async () => {
-        const options = runOptions(args.options);
-        const run = await ctx.engine.createRun(String(args.graphId), args.input ?? {}, options, true);
-        await ctx.log.flush();
-        await ctx.queue.enqueue(run.id, run.priority);
-        return (await ctx.store.getRun(run.id))!;
+        const input = args.input ?? {};
+        if (!isPlainObject(input)) throw new AppError('INVALID_INPUT', 'run input must be a JSON object, e.g. {"topic": "graphs"}');
+        return (await ctx.admission.start(String(args.graphId), input, startOptions(args.options))).run;
       }),
   }),
   cancelRun: t.field({
     type: RunRef,
-    description: 'Cancels a queued or running run; it ends CANCELLED. A finished run is an InvalidInputError.',
+    description: 'Cancels a queued, running or paused run; it ends CANCELLED (a running one within the abort grace period, even if a node ignores its signal). A finished run is an InvalidInputError.',
     errors: { types: [RunNotFoundError, InvalidInputError], union: { name: 'CancelRunResult' } },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) =>
@@ -175,5 +218,51 @@ builder.mutationFields((t) => ({
         return (await ctx.store.getRun(id))!;
       }),
   }),
+  resumeRun: t.field({
+    type: RunRef,
+    description:
+      'Lets a PAUSED run go on from where it stopped: stateUpdate is applied to the state through the reducers, and nodes that paused with ctx.interrupt() run again and get resume as its return value. Emits RunResumed; the run is RUNNING again (it waits for a worker like a started run) and is returned at once.',
+    errors: { types: [RunNotFoundError, RunNotPausedError, InvalidInputError], union: { name: 'ResumeRunResult' } },
+    args: { id: t.arg.id({ required: true }), stateUpdate: t.arg({ type: 'JSON' }), resume: t.arg({ type: 'JSON' }) },
+    resolve: (_root, args, ctx) =>
+      expected(async () => {
+        const run = await ctx.engine.resume(String(args.id), { stateUpdate: args.stateUpdate as JsonObject | null | undefined, resume: args.resume as JsonValue | null | undefined });
+        await ctx.queue.enqueue(run.id, run.priority);
+        return (await ctx.store.getRun(run.id))!;
+      }),
+  }),
+  setBreakpoint: t.field({
+    type: RunRef,
+    description: 'Adds a breakpoint to an unfinished run: it pauses before (BEFORE) or after (AFTER) the node, from its next step on. Setting one that is set changes nothing.',
+    errors: { types: [RunNotFoundError, InvalidInputError], union: { name: 'SetBreakpointResult' } },
+    args: breakpointArgs(t),
+    resolve: (_root, args, ctx) => expected(() => changeBreakpoint(ctx, args, true)),
+  }),
+  clearBreakpoint: t.field({
+    type: RunRef,
+    description: 'Removes a breakpoint from an unfinished run. Clearing one that is not set changes nothing.',
+    errors: { types: [RunNotFoundError, InvalidInputError], union: { name: 'ClearBreakpointResult' } },
+    args: breakpointArgs(t),
+    resolve: (_root, args, ctx) => expected(() => changeBreakpoint(ctx, args, false)),
+  }),
 }));
 
+function breakpointArgs(t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) {
+  return {
+    runId: t.arg.id({ required: true }),
+    nodeId: t.arg.string({ required: true }),
+    when: t.arg({ type: BreakpointWhenEnum, required: true }),
+  };
+}
+
+async function changeBreakpoint(ctx: Context, args: { runId: string | number; nodeId: string; when: Breakpoint['when'] }, on: boolean): Promise<RunRecord> {
+  const id = String(args.runId);
+  try {
+    await ctx.engine.setBreakpoint(id, { nodeId: args.nodeId, when: args.when }, on);
+  } catch (error) {
+    // A finished run cannot pause any more: that is bad input here, not a RunNotPausedError.
+    if (error instanceof AppError && error.code === 'RUN_NOT_PAUSED') throw new InvalidInputError(`${error.message}; breakpoints apply only to unfinished runs`);
+    throw error;
+  }
+  return (await ctx.store.getRun(id))!;
+}

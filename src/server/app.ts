@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -9,37 +9,20 @@ import { Engine } from '../engine/engine.ts';
 import { MemoryPubSub } from '../events/pubsub.ts';
 import { demoGraphs } from '../graph/demos.ts';
 import { defaultKindRegistry } from '../graph/kinds.ts';
+import { Admission } from '../queue/admission.ts';
 import { InProcessQueue } from '../queue/memory.ts';
 import { buildSchema, type Services } from '../schema/index.ts';
 import { EventLog } from '../store/log.ts';
+import { openPostgresStore } from '../store/postgres.ts';
+import { RetentionSweeper } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
+import type { Store } from '../store/types.ts';
 import type { Config } from './config.ts';
 import { makeMask, useMasking } from './masking.ts';
 import { useSharedExecution } from './shared.ts';
-import { useSse } from './sse.ts';
+import { createSseHandler } from './sse.ts';
+import { createStaticHandler } from './static.ts';
 import { attachWebSocket } from './ws.ts';
-
-/**
- * SSE frames reach the response one per subscriber per event, each from its own step of the
- * stream pipeline, so each would be its own socket write. Corking until the event loop's next turn
- * sends everything written in this turn in one write.
- */
-function corkPerTick(res: ServerResponse): void {
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  let corked = false;
-  res.write = ((...args: unknown[]) => {
-    if (!corked && res.socket) {
-      corked = true;
-      const socket = res.socket;
-      socket.cork();
-      setImmediate(() => {
-        corked = false;
-        socket.uncork();
-      });
-    }
-    return write(...args);
-  }) as ServerResponse['write'];
-}
 
 export interface App {
   services: Services;
@@ -53,23 +36,26 @@ export interface App {
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
- * Picks the adapters (SQLite store, memory pub/sub, in-process queue) and registers the demo
- * graphs. The server and the in-process CLI commands share it.
+ * Picks the adapters (the PostgreSQL store when `databaseUrl` is set, else the SQLite file at
+ * `dbPath`; memory pub/sub, in-process queue) and registers the demo graphs. The server and the
+ * in-process CLI commands share it. Rejects when the store cannot be opened (PostgreSQL: with
+ * AppError INVALID_CONFIG naming the URL without its password).
  */
-export function createServices(config: Pick<Config, 'dbPath' | 'workers' | 'httpAllowlist'>): Services & { close(): Promise<void> } {
-  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
-  const store = openSqliteStore(config.dbPath);
+export async function createServices(config: Pick<Config, 'dbPath' | 'databaseUrl' | 'workers' | 'httpAllowlist' | 'largePayloadBytes'>): Promise<Services & { close(): Promise<void> }> {
+  const store = await openStore(config);
   const pubsub = new MemoryPubSub();
-  const log = new EventLog({ store, pubsub });
+  const log = new EventLog({ store, pubsub, largePayloadBytes: config.largePayloadBytes });
   const kinds = defaultKindRegistry({ httpAllowlist: config.httpAllowlist });
   const catalog = new GraphCatalog(store, kinds);
   for (const graph of demoGraphs(kinds)) catalog.register(graph);
   const engine = new Engine({ log, catalog });
   const queue = new InProcessQueue((runId) => engine.execute(runId), { concurrency: config.workers });
+  const admission = new Admission(engine, queue, log);
   return {
-    engine, catalog, log, store, pubsub, queue, startedAt: Date.now(), version: VERSION,
+    engine, catalog, log, store, pubsub, queue, admission, startedAt: Date.now(), version: VERSION,
     /** Cancels what still runs, writes what is pending, closes the store. */
     async close() {
+      admission.close();
       await queue.close(0);
       await engine.shutdown();
       await log.flush().catch((error: unknown) => console.error('flowcast: final flush failed', error));
@@ -78,13 +64,24 @@ export function createServices(config: Pick<Config, 'dbPath' | 'workers' | 'http
   };
 }
 
+function openStore(config: Pick<Config, 'dbPath' | 'databaseUrl'>): Promise<Store> | Store {
+  if (config.databaseUrl !== undefined) return openPostgresStore(config.databaseUrl);
+  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
+  return openSqliteStore(config.dbPath);
+}
+
 /**
- * The composition root: picks the adapters (SQLite store, memory pub/sub, in-process queue),
- * registers the demo graphs, and serves GraphQL over HTTP, graphql-ws (same path) and graphql-sse
- * (/graphql/stream) through one yoga pipeline.
+ * The composition root: picks the adapters (see createServices), registers the demo graphs, and
+ * serves GraphQL over HTTP, graphql-ws (same path) and graphql-sse (/graphql/stream) through one
+ * yoga pipeline, GraphiQL at /graphql, and the live view's built files (config.webDir) at every
+ * other path. Resolves once the store is open; nothing listens until `start()`, which also takes
+ * up runs a previous process left unfinished and starts the retention sweep (unless `retentionMs`
+ * is null); `stop()` stops the sweep before it closes the store.
  */
-export function createApp(config: Config): App {
-  const services = createServices(config);
+const SSE_PATH = '/graphql/stream';
+
+export async function createApp(config: Config): Promise<App> {
+  const services = await createServices(config);
   const { engine, queue } = services;
 
   const mask = makeMask(config.dev);
@@ -93,6 +90,12 @@ export function createApp(config: Config): App {
     graphqlEndpoint: '/graphql',
     context: () => services,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Flowcast' },
+    // yoga's own GraphiQL page loads its scripts from a CDN; this one has them inline, so GraphiQL
+    // works with no network. Imported on the first visit: the page is 9 MB of script.
+    renderGraphiQL: async function renderOfflineGraphiQL(options) {
+      const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
+      return renderGraphiQL(options);
+    },
     landingPage: false,
     logging: config.dev ? 'debug' : 'warn',
     // Masking is ours (masking.ts): the same rules, without a per-subscriber iterator per stream.
@@ -105,14 +108,29 @@ export function createApp(config: Config): App {
         maxTokens: { n: 2_000 },
         maxDirectives: { n: 30 },
       }),
-      useSse('/graphql/stream'),
       useMasking(mask),
       useSharedExecution(mask),
     ],
   });
 
+  // Finished runs older than the retention go, with their events; unfinished runs are never touched.
+  const sweeper = config.retentionMs === null ? undefined : new RetentionSweeper(services.store, {
+    retentionMs: config.retentionMs,
+    intervalMs: config.retentionSweepMs,
+    onSwept: (deleted, cutoff) => console.log(`flowcast: retention deleted ${deleted} run(s) finished before ${cutoff}`),
+  });
+
+  const sse = createSseHandler(yoga, { mask, maxBodyBytes: config.wsMaxPayload });
+  const serveStatic = createStaticHandler(config.webDir);
   const server = createServer(function handle(req, res) {
-    if (req.url?.startsWith('/graphql/stream')) corkPerTick(res);
+    if (req.url?.split('?', 1)[0] === SSE_PATH) {
+      sse(req, res).catch(function sseFailed(error: unknown) {
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ errors: [mask(error).toJSON()] }));
+        else res.destroy();
+      });
+      return;
+    }
+    if (serveStatic(req, res)) return;
     void yoga(req, res);
   });
   const ws = attachWebSocket(server, yoga, { path: '/graphql', maxPayload: config.wsMaxPayload });
@@ -125,8 +143,16 @@ export function createApp(config: Config): App {
       return url;
     },
     async start() {
-      const ended = await engine.failInterrupted();
-      if (ended.length > 0) console.warn(`flowcast: ended ${ended.length} run(s) left unfinished by a previous process`);
+      // Runs a stopped process left unfinished: resumed (through the queue, for a worker), kept
+      // PAUSED, or ended FAILED with the reason.
+      const recovered = await engine.recover();
+      await services.admission.load();
+      for (const { runId, priority } of recovered.requeue) await services.admission.requeue(runId, priority);
+      const { requeue, paused, failed } = recovered;
+      if (requeue.length + paused.length + failed.length > 0) {
+        console.warn(`flowcast: took up runs left unfinished by a previous process: ${requeue.length} resumed or queued again, ${paused.length} still paused, ${failed.length} failed`);
+      }
+      sweeper?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -147,6 +173,7 @@ export function createApp(config: Config): App {
       for (const client of ws.wss.clients) client.close(1001, 'server shutting down');
       await ws.dispose();
       server.closeAllConnections();
+      await sweeper?.stop();
       await services.close();
     },
   };

@@ -1,13 +1,15 @@
 import { toAppError } from '../common/errors.ts';
+import { redactPassword } from '../store/postgres.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
 /** `npm start`: serve until SIGINT/SIGTERM, then shut down cleanly and exit 0. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = createApp(config);
+  const app = await createApp(config);
   const url = await app.start();
-  console.log(`flowcast ${app.services.version} serving ${url}/graphql (GraphiQL, graphql-ws) and ${url}/graphql/stream (graphql-sse); store ${config.dbPath}`);
+  const store = config.databaseUrl !== undefined ? `PostgreSQL ${redactPassword(config.databaseUrl)}` : `SQLite ${config.dbPath}`;
+  console.log(`flowcast ${app.services.version} serving ${url}/graphql (GraphiQL, graphql-ws), ${url}/graphql/stream (graphql-sse) and the live view at ${url}/; store ${store}`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

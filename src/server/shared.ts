@@ -1,7 +1,6 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { maskResult, type Mask } from './masking.ts';
 import type { Plugin } from 'graphql-yoga';
-import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
  * Execute once, serialize once, send many.
@@ -15,20 +14,31 @@ import type { WebSocket, WebSocketServer } from 'ws';
  * into the graphql-ws message instead of serializing the payload again.
  *
  * Resolvers of event fields must not depend on the subscriber's context for this to be sound;
- * event types in src/schema expose stored fields only.
+ * event types in src/schema expose stored fields only (NodeCompleted.stateUpdate may load its
+ * stored copy, from the store every subscriber shares).
  */
 const JSON_OF = Symbol('flowcast.sharedJson');
 type SharedResult = ExecutionResult & { [JSON_OF]?: string };
+/**
+ * Most events execute synchronously; one whose selection needs I/O (NodeCompleted.stateUpdate
+ * stored apart) gives a promise, shared in the cache like a result.
+ */
+type Executed = SharedResult | Promise<SharedResult>;
 
-const caches = new WeakMap<DocumentNode, Map<string, WeakMap<object, SharedResult>>>();
-const stats = { executions: 0, reused: 0 };
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as { then?: unknown }).then === 'function';
 
-/** How many event results were executed, and how many were served from another subscriber's execution. */
+const caches = new WeakMap<DocumentNode, Map<string, WeakMap<object, Executed>>>();
+const stats = { executions: 0, reused: 0, pushed: 0 };
+
+/**
+ * How many event results were executed, how many were served from another subscriber's execution,
+ * and how many were pushed to a subscriber's socket in the publisher's turn (no promise per event).
+ */
 export function sharedExecutionStats(): Readonly<typeof stats> {
   return { ...stats };
 }
 
-function cacheFor(args: ExecutionArgs): WeakMap<object, SharedResult> {
+function cacheFor(args: ExecutionArgs): WeakMap<object, Executed> {
   let byVariables = caches.get(args.document);
   if (!byVariables) caches.set(args.document, (byVariables = new Map()));
   const key = `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
@@ -41,47 +51,153 @@ function cacheFor(args: ExecutionArgs): WeakMap<object, SharedResult> {
   return cache;
 }
 
+/**
+ * Where a transport lets a subscription write its results itself, instead of pulling them one
+ * promise at a time through the transport library's loop. The transport passes it as the
+ * operation's root value (`sinkRoot`), which the schema's subscribe resolvers do not read.
+ */
+export interface DirectSink {
+  /**
+   * Sends one result, given as its JSON in UTF-8 (shared by every subscriber of the event: do not
+   * modify it). Returns false when the peer is congested: wait for `drained`.
+   */
+  send(resultJson: Buffer): boolean;
+  /** Resolves once the peer has taken what was sent (or is gone). */
+  drained(): Promise<void>;
+}
+
+const SINK = Symbol('flowcast.directSink');
+
+/** The root value that lets an operation's subscription write to `sink` directly. */
+export function sinkRoot(sink: DirectSink): { [SINK]: DirectSink } {
+  return { [SINK]: sink };
+}
+
+/** A source that can push events synchronously (RunEventStream.pushTo). */
+interface Pushable extends AsyncIterator<unknown> {
+  pushTo(deliver: (event: unknown) => boolean): void;
+}
+
+const isPushable = (source: object): source is Pushable => typeof (source as Partial<Pushable>).pushTo === 'function';
+const BYTES_OF = Symbol('flowcast.sharedBytes');
+
+/** The result's JSON as UTF-8, encoded once per shared result. */
+function bytesOf(result: SharedResult & { [BYTES_OF]?: Buffer }): Buffer {
+  let bytes = result[BYTES_OF];
+  if (!bytes) {
+    bytes = Buffer.from(result[JSON_OF] ?? JSON.stringify(result));
+    Object.defineProperty(result, BYTES_OF, { value: bytes });
+  }
+  return bytes;
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * An iterator of results with the given `next`, whose return() and throw() close `source` (as
+ * graphql-ws and graphql-sse do when a client leaves): throw() then rethrows its error.
+ */
+export function closingIterator(source: AsyncIterator<unknown>, next: () => Promise<IteratorResult<ExecutionResult>>): AsyncIterableIterator<ExecutionResult> {
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next,
+    async return() {
+      await source.return?.();
+      return DONE;
+    },
+    async throw(error?: unknown) {
+      await source.return?.();
+      throw error;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * The iterator handed to the transport for a subscription that writes itself: its `next()` stays
+ * pending while the source pushes results straight into the sink, and settles only to end the
+ * subscription (done after the terminal event, or the stream's error), so the transport then sends
+ * its own complete or error message after every result. While the sink is congested, results wait
+ * in the source's bounded buffer and are written as the peer drains.
+ *
+ * A result that is a promise is written once it settles, after the results before it: pushing
+ * stops (as for a congested sink) and every later result waits for the writes queued in `behind`.
+ */
+function directIterator(source: Pushable, sink: DirectSink, executeEvent: (event: unknown) => Executed, mask: Mask): AsyncIterableIterator<ExecutionResult> {
+  let behind: Promise<void> | undefined;
+  const writeInTurn = (result: Executed): void => {
+    const previous = behind ?? Promise.resolve();
+    const write = previous.then(async function writeSettled() {
+      if (!sink.send(bytesOf(await result))) await sink.drained();
+    });
+    behind = write;
+    const clear = (): void => {
+      if (behind === write) behind = undefined;
+    };
+    write.then(clear, clear);
+  };
+  source.pushTo(function deliverDirect(event) {
+    stats.pushed++;
+    const result = executeEvent(event);
+    if (behind === undefined && !isPromise(result)) return sink.send(bytesOf(result));
+    writeInTurn(result);
+    return false;
+  });
+  return closingIterator(source, async function nextDirect() {
+    for (;;) {
+      let step: IteratorResult<unknown>;
+      try {
+        step = await source.next();
+      } catch (error) {
+        await behind?.catch(() => undefined);
+        throw mask(error);
+      }
+      // Nothing is pushed while this runs (the source pushes only into a waiting next()).
+      if (behind) await behind;
+      if (step.done) return DONE;
+      const result = executeEvent(step.value);
+      if (!sink.send(bytesOf(isPromise(result) ? await result : result))) await sink.drained();
+    }
+  });
+}
+
+/** The masked result, with its JSON attached when `withJson` and it has no errors; a promise for an async execution. */
+function finish(result: ExecutionResult | Promise<ExecutionResult>, mask: Mask, withJson: boolean): Executed {
+  if (isPromise(result)) return result.then((settled) => finish(settled, mask, withJson));
+  const masked = maskResult(result, mask) as SharedResult;
+  if (withJson && !masked.errors) Object.defineProperty(masked, JSON_OF, { value: JSON.stringify(masked), enumerable: true });
+  return masked;
+}
+
 async function sharedSubscribe(args: ExecutionArgs, mask: Mask): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const cache = cacheFor(args);
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-  const executeEvent = (event: unknown): SharedResult => {
-    if (typeof event !== 'object' || event === null) return maskResult(execute({ ...args, rootValue: event }) as ExecutionResult, mask);
+  const executeEvent = (event: unknown): Executed => {
+    if (typeof event !== 'object' || event === null) return finish(execute({ ...args, rootValue: event }), mask, false);
     let result = cache.get(event);
     if (result) stats.reused++;
     else {
       stats.executions++;
-      result = maskResult(execute({ ...args, rootValue: event }) as ExecutionResult, mask) as SharedResult;
-      if (!result.errors) Object.defineProperty(result, JSON_OF, { value: JSON.stringify(result), enumerable: true });
+      result = finish(execute({ ...args, rootValue: event }), mask, true);
       cache.set(event, result);
     }
     return result;
   };
-  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
-  const mapped: AsyncIterableIterator<ExecutionResult> = {
-    [Symbol.asyncIterator]: () => mapped,
-    async next(): Promise<IteratorResult<ExecutionResult>> {
-      let step: IteratorResult<unknown>;
-      try {
-        step = await iterator.next();
-      } catch (error) {
-        // A stream that ends with an expected error (FELL_BEHIND) keeps its code and resume
-        // cursor in extensions, which the transports carry to the client.
-        throw mask(error);
-      }
-      return step.done ? done : { done: false, value: executeEvent(step.value) };
-    },
-    async return(): Promise<IteratorResult<ExecutionResult>> {
-      await iterator.return?.();
-      return done;
-    },
-    async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
-      await iterator.return?.();
-      throw error;
-    },
-  };
-  return mapped;
+  const sink = (args.rootValue as { [SINK]?: DirectSink } | null | undefined)?.[SINK];
+  if (sink && isPushable(source)) return directIterator(source, sink, executeEvent, mask);
+  return closingIterator(iterator, async function nextShared() {
+    let step: IteratorResult<unknown>;
+    try {
+      step = await iterator.next();
+    } catch (error) {
+      // A stream that ends with an expected error (FELL_BEHIND) keeps its code and resume
+      // cursor in extensions, which the transports carry to the client.
+      throw mask(error);
+    }
+    return step.done ? DONE : { done: false, value: await executeEvent(step.value) };
+  });
 }
 
 /** The envelop plugin that swaps in the shared subscribe function, for every transport. */
@@ -111,19 +227,11 @@ export function sharedJsonReplacer(this: unknown, key: string, value: unknown): 
   return value;
 }
 
-function spliceSharedJson(data: string): string {
+/** Puts back the JSON that `sharedJsonReplacer` took out of the message just stringified. */
+export function spliceSharedJson(data: string): string {
   if (pendingJson === undefined) return data;
   const json = pendingJson;
   pendingJson = undefined;
   const at = data.lastIndexOf(QUOTED_TOKEN);
   return at === -1 ? data : data.slice(0, at) + json + data.slice(at + QUOTED_TOKEN.length);
 }
-
-/** Makes every socket of the server splice shared payloads into what it sends. */
-export function spliceSharedPayloads(wss: WebSocketServer): void {
-  wss.on('connection', function spliceOnSend(socket: WebSocket) {
-    const send = socket.send.bind(socket) as (data: unknown, cb?: (error?: Error) => void) => void;
-    socket.send = ((data: unknown, cb?: (error?: Error) => void) => send(typeof data === 'string' ? spliceSharedJson(data) : data, cb)) as WebSocket['send'];
-  });
-}
-

@@ -1,7 +1,8 @@
-import type { Checkpoint, CommitBatch, NodeRow, Store } from './types.ts';
+import type { Checkpoint, CommitBatch, NodeRow, Store, StoredBlob } from './types.ts';
 import type { PubSub } from '../events/pubsub.ts';
 import { applyEvent, toRecord, type RunSnapshot } from '../events/snapshot.ts';
 import { isTerminal, type NewRunEvent, type RunEvent } from '../events/types.ts';
+import { DEFAULT_LARGE_PAYLOAD_BYTES, storeApart } from './blobs.ts';
 import { RunEventStream, type StreamOptions } from './stream.ts';
 
 export interface EventLogOptions {
@@ -11,6 +12,17 @@ export interface EventLogOptions {
   maxBatch?: number;
   /** A step boundary flushes when the oldest pending event is older than this. Default 5 ms. */
   maxDelayMs?: number;
+  /**
+   * Default true. False drops every checkpoint instead of storing it: runs cannot be recovered
+   * after a restart. Only for measuring what checkpoints cost (npm run bench).
+   */
+  checkpoints?: boolean;
+  /**
+   * A NodeCompleted whose `bytes` (its update's UTF-8 JSON size) is above this is stored with
+   * `stateUpdateRef` instead of `stateUpdate`, and the update once, as a blob of the same commit.
+   * Default 262,144 (256 KiB).
+   */
+  largePayloadBytes?: number;
 }
 
 interface PendingRun {
@@ -25,6 +37,10 @@ interface PendingRun {
  * everything a subscriber sees is already stored, and a reader that asks for "after N" can always
  * be served from the store first.
  *
+ * A large state update leaves its NodeCompleted event on append (see `largePayloadBytes`), after
+ * the run's snapshot has taken it: what is stored and published carries only its ref, so
+ * readers that do not ask for the update do not pay for it.
+ *
  * Flushes happen at the end of the tick (setImmediate), when `maxBatch` events are pending, or at a
  * step boundary that `stepDone()` finds overdue. Flushes never overlap. A failed flush keeps its
  * batch pending, and the error is thrown from the next `flush()`/`stepDone()`.
@@ -34,9 +50,12 @@ export class EventLog {
   readonly pubsub: PubSub;
   readonly #maxBatch: number;
   readonly #maxDelayMs: number;
+  readonly #keepCheckpoints: boolean;
+  readonly #largePayloadBytes: number;
   #events: RunEvent[] = [];
+  #blobs: StoredBlob[] = [];
   #runs = new Map<string, PendingRun>();
-  #checkpoints = new Map<string, Checkpoint>();
+  #checkpoints = new Map<string, Checkpoint | (() => Checkpoint)>();
   #oldest = 0;
   #scheduled = false;
   #flushing: Promise<void> | undefined;
@@ -47,21 +66,29 @@ export class EventLog {
     this.pubsub = options.pubsub;
     this.#maxBatch = options.maxBatch ?? 1000;
     this.#maxDelayMs = options.maxDelayMs ?? 5;
+    this.#keepCheckpoints = options.checkpoints ?? true;
+    this.#largePayloadBytes = options.largePayloadBytes ?? DEFAULT_LARGE_PAYLOAD_BYTES;
   }
 
   /**
    * Gives the event the run's next seq (setting it on the object, which the log then owns), applies
-   * it to `run`, and queues it for the next flush.
+   * it to `run`, and queues it for the next flush. Returns the event as it will be stored and
+   * published: for a large state update, a copy that carries its ref instead.
    */
   append(run: RunSnapshot, event: NewRunEvent): RunEvent {
     // The event is the caller's fresh object: give it its seq in place instead of copying it.
-    const full = event as RunEvent;
+    let full = event as RunEvent;
     full.seq = run.lastSeq + 1;
     const pending = this.#touch(run);
-    // A terminal event also settles the nodes still running; their rows change too.
-    if (isTerminal(full)) for (const id of run.currentNodes) pending.nodes.add(id);
+    // A terminal event settles the nodes still running, and a pause the interrupted ones: their rows change too.
+    if (isTerminal(full) || full.type === 'RunPaused') for (const id of run.currentNodes) pending.nodes.add(id);
     const nodeId = applyEvent(run, full);
     if (nodeId !== undefined) pending.nodes.add(nodeId);
+    if (full.type === 'NodeCompleted' && full.bytes > this.#largePayloadBytes && full.stateUpdate !== undefined) {
+      const apart = storeApart(full, full.stateUpdate);
+      this.#blobs.push(apart.blob);
+      full = apart.event;
+    }
     if (this.#events.length === 0) this.#oldest = performance.now();
     this.#events.push(full);
     if (this.#events.length >= this.#maxBatch) void this.#flushSoon(true);
@@ -76,11 +103,15 @@ export class EventLog {
   }
 
   /**
-   * Queues a checkpoint; it is written in the same transaction as the events before it. A later
-   * checkpoint of the same run replaces one not yet written (only the latest matters).
+   * Queues a checkpoint of a run; it is written in the same transaction as the events before it. A
+   * later checkpoint of the same run replaces one not yet written (only the latest matters). A
+   * function is called when the flush writes the batch, once per flush attempt, and must return the
+   * run's latest consistent checkpoint at that moment (its lastSeq no higher than the run's): the
+   * engine passes one so that it need not copy its counters at every step.
    */
-  checkpoint(checkpoint: Checkpoint): void {
-    this.#checkpoints.set(checkpoint.runId, checkpoint);
+  checkpoint(runId: string, checkpoint: Checkpoint | (() => Checkpoint)): void {
+    if (!this.#keepCheckpoints) return;
+    this.#checkpoints.set(runId, checkpoint);
     this.#schedule();
   }
 
@@ -130,7 +161,7 @@ export class EventLog {
   }
 
   #hasPending(): boolean {
-    return this.#events.length > 0 || this.#runs.size > 0 || this.#checkpoints.size > 0;
+    return this.#events.length > 0 || this.#runs.size > 0 || this.#checkpoints.size > 0 || this.#blobs.length > 0;
   }
 
   #schedule(): void {
@@ -154,10 +185,12 @@ export class EventLog {
     const events = this.#events;
     const runs = this.#runs;
     const checkpoints = this.#checkpoints;
+    const blobs = this.#blobs;
     this.#events = [];
+    this.#blobs = [];
     this.#runs = new Map();
     this.#checkpoints = new Map();
-    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [...checkpoints.values()] };
+    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [...checkpoints.values()].map((c) => (typeof c === 'function' ? c() : c)), blobs };
     for (const { run, nodes } of runs.values()) {
       batch.runs.push(toRecord(run));
       for (const id of nodes) {
@@ -170,6 +203,7 @@ export class EventLog {
     } catch (error) {
       // Keep the batch so nothing is lost; the next flush retries it before newer events.
       this.#events = [...events, ...this.#events];
+      this.#blobs = [...blobs, ...this.#blobs];
       for (const [id, pending] of runs) if (!this.#runs.has(id)) this.#runs.set(id, pending);
       for (const [id, checkpoint] of checkpoints) if (!this.#checkpoints.has(id)) this.#checkpoints.set(id, checkpoint);
       throw error;

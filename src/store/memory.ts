@@ -1,8 +1,9 @@
 import { AppError } from '../common/errors.ts';
-import type { NodeSnapshot, RunRecord } from '../events/snapshot.ts';
+import type { JsonValue } from '../common/json.ts';
+import { FINISHED_STATUSES, type NodeSnapshot, type RunRecord } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { Checkpoint, CommitBatch, GraphRecord, Page, PageRequest, RunFilter, Store } from './types.ts';
-import { checkPage } from './page.ts';
+import { checkPage, retentionCutoff } from './page.ts';
 
 /**
  * A Store in process memory: nothing survives the process. For tests and for measuring the
@@ -16,6 +17,8 @@ export class MemoryStore implements Store {
   readonly #nodes = new Map<string, Map<string, NodeSnapshot>>();
   readonly #events = new Map<string, RunEvent[]>();
   readonly #checkpoints = new Map<string, Checkpoint>();
+  /** Run id -> ref -> JSON text. */
+  readonly #blobs = new Map<string, Map<string, string>>();
 
   async saveGraph(graph: Omit<GraphRecord, 'version' | 'createdAt' | 'updatedAt'>): Promise<GraphRecord> {
     const now = new Date().toISOString();
@@ -40,6 +43,9 @@ export class MemoryStore implements Store {
 
   async createRun(run: RunRecord, nodes: NodeSnapshot[]): Promise<void> {
     if (this.#runs.has(run.id)) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
+    if (run.idempotencyKey !== null && [...this.#runs.values()].some((r) => r.idempotencyKey === run.idempotencyKey)) {
+      throw new AppError('INVALID_INPUT', `idempotencyKey ${JSON.stringify(run.idempotencyKey)} already names another run`);
+    }
     this.#runs.set(run.id, { ...run });
     this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, { ...n }])));
     this.#events.set(run.id, []);
@@ -58,6 +64,7 @@ export class MemoryStore implements Store {
     checkPage(page);
     const matches = [...this.#runs.values()]
       .filter((r) => (!filter.status || filter.status.length === 0 || filter.status.includes(r.status)) && (!filter.graphId || r.graphId === filter.graphId))
+      .filter((r) => (filter.concurrencyKey === undefined || r.concurrencyKey === filter.concurrencyKey) && (filter.idempotencyKey === undefined || r.idempotencyKey === filter.idempotencyKey))
       .filter((r) => page.after === undefined || r.id < page.after)
       .sort((a, b) => byCodePoint(b.id, a.id));
     return { items: matches.slice(0, page.first).map((r) => ({ ...r })), hasMore: matches.length > page.first };
@@ -78,6 +85,7 @@ export class MemoryStore implements Store {
     for (const run of batch.runs) this.#mustExist(run.id);
     for (const node of batch.nodes) this.#mustExist(node.runId);
     for (const checkpoint of batch.checkpoints) this.#mustExist(checkpoint.runId);
+    for (const blob of batch.blobs ?? []) this.#mustExist(blob.runId);
     for (const event of batch.events) {
       let list = this.#events.get(event.runId);
       if (!list) this.#events.set(event.runId, (list = []));
@@ -93,6 +101,16 @@ export class MemoryStore implements Store {
       const old = this.#checkpoints.get(checkpoint.runId);
       if (!old || old.step <= checkpoint.step) this.#checkpoints.set(checkpoint.runId, checkpoint);
     }
+    for (const { runId, ref, json } of batch.blobs ?? []) {
+      let blobs = this.#blobs.get(runId);
+      if (!blobs) this.#blobs.set(runId, (blobs = new Map()));
+      if (!blobs.has(ref)) blobs.set(ref, json);
+    }
+  }
+
+  async readBlob(runId: string, ref: string): Promise<JsonValue | undefined> {
+    const json = this.#blobs.get(runId)?.get(ref);
+    return json === undefined ? undefined : (JSON.parse(json) as JsonValue);
   }
 
   async readEvents(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]> {
@@ -109,6 +127,22 @@ export class MemoryStore implements Store {
   async latestCheckpoint(runId: string): Promise<Checkpoint | undefined> {
     const c = this.#checkpoints.get(runId);
     return c && structuredClone(c);
+  }
+
+  async deleteFinishedBefore(before: string, limit: number): Promise<number> {
+    const cutoff = retentionCutoff(before, limit);
+    const expired = [...this.#runs.values()]
+      .filter((r) => FINISHED_STATUSES.includes(r.status) && r.finishedAt !== null && r.finishedAt < cutoff)
+      .sort((a, b) => byCodePoint(a.finishedAt!, b.finishedAt!))
+      .slice(0, limit);
+    for (const { id } of expired) {
+      this.#runs.delete(id);
+      this.#nodes.delete(id);
+      this.#events.delete(id);
+      this.#checkpoints.delete(id);
+      this.#blobs.delete(id);
+    }
+    return expired.length;
   }
 
   async close(): Promise<void> {}

@@ -2,14 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
-import { isPlainObject } from '../common/json.ts';
-import { decodeEvent } from '../events/codec.ts';
+import type { JsonValue } from '../common/json.ts';
 import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
-import type { RunEvent } from '../events/types.ts';
-import type { GraphSpec } from '../graph/types.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkPage } from './page.ts';
-import type { Checkpoint, CommitBatch, GraphRecord, Page, PageRequest, RunFilter, Store } from './types.ts';
+import { checkpointData, nodeData, runParams, toEvent, toEventData, toGraph, toRun, toCheckpoint, type EventRow, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkPage, retentionCutoff } from './page.ts';
+import type { CommitBatch, Page, PageRequest, RunFilter, Store } from './types.ts';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock before failing. Default 5000. */
@@ -21,16 +19,9 @@ export interface SqliteStore extends Store {
   readonly path: string;
 }
 
-type RunData = Omit<RunRecord, 'id' | 'graphId' | 'status' | 'priority' | 'createdAt' | 'updatedAt'>;
-type NodeData = Omit<NodeSnapshot, 'nodeId'>;
-type CheckpointData = Omit<Checkpoint, 'runId' | 'step'>;
-type RunParams = [id: string, graphId: string, status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string];
-type InsertRunParams = [...RunParams, pending: string];
-type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, no: number];
-interface GraphRow { id: string; name: string; description: string; spec: string; version: number; created_at: string; updated_at: string }
-interface RunRow { id: string; graph_id: string; status: RunStatus; priority: number; data: string; created_at: string; updated_at: string }
-interface EventRow { seq: number; type: string; data: string }
-interface ListParams { status?: string; graphId?: string; after?: string; limit: number }
+type InsertRunParams = [...RunParams, pending: string, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
+type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
+interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
 /** A stored run as the writes need it: its key in the other tables and its graph. */
 interface RunRef { no: number; graphId: string }
 
@@ -97,9 +88,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const getGraph = db.prepare<[string], GraphRow>('SELECT * FROM graphs WHERE id = ?');
   const listGraphs = db.prepare<[], GraphRow>('SELECT * FROM graphs ORDER BY id');
   const deleteGraph = db.prepare<[string]>('DELETE FROM graphs WHERE id = ?');
-  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
-  const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ? WHERE no = ?');
+  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, concurrency_key, idempotency_key, finished_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+  const findIdempotent = db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE idempotency_key = ?');
+  const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ?, finished_at = ? WHERE no = ?');
   // Apart from updateRun because a column in a SET rewrites its index entries even when its value
   // stays, and a run's graph practically never changes.
   const moveRun = db.prepare<[string, number]>('UPDATE runs SET graph_id = ? WHERE no = ?');
@@ -123,6 +115,12 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
   const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
     WHERE run_no = (SELECT no FROM runs WHERE id = ?) ORDER BY step DESC LIMIT 1`);
+  const findExpired = db.prepare<[string, number], { no: number; id: string }>(`SELECT no, id FROM runs
+    WHERE finished_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') ORDER BY finished_at, no LIMIT ?`);
+  // DO NOTHING: a blob is named by its content, so one already stored is the same.
+  const insertBlob = db.prepare<[number, string, string]>('INSERT INTO blobs (run_no, ref, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  const readBlob = db.prepare<[string, string], { data: string }>('SELECT b.data FROM runs r JOIN blobs b ON b.run_no = r.no WHERE r.id = ? AND b.ref = ?');
+  const deleteRunRows = ['events', 'nodes', 'checkpoints', 'blobs', 'runs'].map((table) => db.prepare<[number]>(`DELETE FROM ${table} WHERE ${table === 'runs' ? 'no' : 'run_no'} = ?`));
   // One statement per filter shape (at most 8), prepared on first use; the status list is bound as JSON.
   // An empty status list, like an absent one, does not filter (as in MemoryStore).
   const listStatements = new Map<string, Database.Statement<ListParams, RunRow>>();
@@ -131,8 +129,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const insertEvents = multiRowStatement(db, 'INSERT INTO events (run_no, seq, type, data)', '(?, ?, ?, ?)', 'ON CONFLICT DO NOTHING');
   const upsertNodes = multiRowStatement(db, 'INSERT INTO nodes (run_no, node_id, data)', '(?, ?, ?)', 'ON CONFLICT (run_no, node_id) DO UPDATE SET data = excluded.data');
 
-  // Run id -> its no and graph_id. Only committed runs go in, and runs are never deleted, so an
-  // entry stays right (but for graph_id, which a commit can change: a failed commit clears it all).
+  // Run id -> its no and graph_id. Only committed runs go in, and only finished runs are deleted
+  // (which forgets them), so an entry stays right (but for graph_id, which a commit can change: a
+  // failed commit clears it all). A run deleted by another connection may leave an entry behind,
+  // whose no SQLite can give to a new run; but nothing commits for a finished run.
   const runRefs = new Map<string, RunRef>();
   function remember(id: string, ref: RunRef): RunRef {
     if (runRefs.size >= RUN_REF_CACHE) runRefs.clear();
@@ -160,30 +160,66 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     }
   }
 
-  const createRunTx = db.transaction(function createRunTx(run: RunRecord, nodes: NodeSnapshot[]): RunRef {
+  /** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
+  interface Creation {
+    params: ReturnType<typeof runParams>;
+    pending: string;
+    nodes: Array<[nodeId: string, data: string]>;
+    keys: [concurrencyKey: string | null, idempotencyKey: string | null];
+    finishedAt: string | null;
+  }
+
+  function prepareCreation(run: RunRecord, nodes: NodeSnapshot[]): Creation {
     // Untouched PENDING nodes (most of them, at creation) are only listed in the run row; the
     // others get node rows. The last snapshot of a repeated node id counts.
     const pending: string[] = [];
-    const touched: NodeSnapshot[] = [];
+    const touched: Array<[string, string]> = [];
     for (const node of new Map(nodes.map((n) => [n.nodeId, n])).values()) {
       if (isUntouched(node)) pending.push(node.nodeId);
-      else touched.push(node);
+      else touched.push([node.nodeId, JSON.stringify(nodeData(node))]);
     }
-    const [, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
-    const result = insertRun.run(run.id, graphId, status, priority, data, createdAt, updatedAt, JSON.stringify(pending));
-    if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
-    const no = Number(result.lastInsertRowid);
-    writeNodes(touched.map((node) => ({ no, node })));
-    return { no, graphId };
-  });
+    return { params: runParams(run), pending: JSON.stringify(pending), nodes: touched, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
+  }
 
-  const commitTx = db.transaction(function commitTx(batch: CommitBatch) {
+  function insertRunRows({ params, pending, nodes, keys, finishedAt }: Creation): RunRef {
+    const [id, graphId, status, priority, data, createdAt, updatedAt] = params;
+    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, pending, ...keys, finishedAt);
+    if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
+    const no = Number(result.lastInsertRowid);
+    for (let start = 0; start < nodes.length; start += CHUNK) {
+      const chunk = nodes.slice(start, start + CHUNK);
+      upsertNodes(chunk.length).run(chunk.flatMap(([nodeId, json]) => [no, nodeId, json]));
+    }
+    return { no, graphId };
+  }
+
+  /*
+   * createRun does not write at once: a run is created to be run, and its first events follow
+   * within the tick, so its rows go into that commit's transaction (one WAL commit per run, not
+   * two). Every other method writes pending creations first, so this store's own readers never
+   * miss a run; another connection sees it once anything is written or read here.
+   */
+  const creations = new Map<string, Creation>();
+  const createPendingTx = db.transaction(function createPendingTx(): Array<[string, RunRef]> {
+    return [...creations].map(([id, creation]) => [id, insertRunRows(creation)]);
+  });
+  /** Writes the pending creations; refs are remembered only once committed. */
+  function settle(): void {
+    if (creations.size === 0) return;
+    const created = createPendingTx();
+    creations.clear();
+    for (const [id, ref] of created) remember(id, ref);
+  }
+
+  const commitTx = db.transaction(function commitTx(batch: CommitBatch): Array<[string, RunRef]> {
+    const created = [...creations].map(([id, creation]): [string, RunRef] => [id, insertRunRows(creation)]);
+    const fresh = new Map(created);
     // A batch holds long runs of one run's events: look its ref up once per run of them.
     let lastId: string | undefined;
     let last: RunRef | undefined;
     const refOf = (runId: string): RunRef => {
       if (runId !== lastId || !last) {
-        last = requireRun(runId);
+        last = fresh.get(runId) ?? requireRun(runId);
         lastId = runId;
       }
       return last;
@@ -215,16 +251,26 @@ function createStore(db: Database.Database, path: string): SqliteStore {
         }
         target.graphId = graphId;
       }
-      updateRun.run(status, priority, data, createdAt, updatedAt, target.no);
+      updateRun.run(status, priority, data, createdAt, updatedAt, run.finishedAt, target.no);
     }
     writeNodes(batch.nodes.map((node) => ({ no: refOf(node.runId).no, node })));
     for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
+    for (const blob of batch.blobs ?? []) insertBlob.run(refOf(blob.runId).no, blob.ref, blob.json);
+    return created;
+  });
+
+  const deleteExpiredTx = db.transaction(function deleteExpiredTx(before: string, limit: number): string[] {
+    const expired = findExpired.all(before, limit);
+    for (const { no } of expired) for (const remove of deleteRunRows) remove.run(no);
+    return expired.map((run) => run.id);
   });
 
   function listStatement(filter: RunFilter, after: string | undefined): Database.Statement<ListParams, RunRow> {
     const where = [
       filter.status?.length ? 'status IN (SELECT value FROM json_each(@status))' : '',
       filter.graphId !== undefined ? 'graph_id = @graphId' : '',
+      filter.concurrencyKey !== undefined ? 'concurrency_key = @concurrencyKey' : '',
+      filter.idempotencyKey !== undefined ? 'idempotency_key = @idempotencyKey' : '',
       after !== undefined ? 'id < @after' : '',
     ].filter(Boolean);
     const key = where.join(' AND ');
@@ -255,29 +301,42 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       return deleteGraph.run(id).changes > 0;
     },
     async createRun(run, nodes) {
-      // Remembered only once committed: a rolled-back insert's no may be given to another run.
-      remember(run.id, createRunTx(run, nodes));
+      if (creations.has(run.id) || findRun.get(run.id)) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
+      // Checked now, not at the commit that writes it: a failing creation would fail that commit.
+      const key = run.idempotencyKey;
+      if (key !== null && (findIdempotent.get(key) || [...creations.values()].some((c) => c.keys[1] === key))) {
+        throw new AppError('INVALID_INPUT', `idempotencyKey ${JSON.stringify(key)} already names another run`);
+      }
+      creations.set(run.id, prepareCreation(run, nodes));
     },
     async getRun(id) {
+      settle();
       const row = getRun.get(id);
       return row && toRun(row);
     },
     async getNodes(runId) {
+      settle();
       return getNodes.all({ id: runId }).map((row) => (row.data === null ? newNodeSnapshot(row.node_id) : { nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) }));
     },
     async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
+      settle();
       checkPage(page);
       const { first, after } = page;
       const params: ListParams = { limit: first + 1 };
       if (filter.status?.length) params.status = JSON.stringify(filter.status);
       if (filter.graphId !== undefined) params.graphId = filter.graphId;
+      if (filter.concurrencyKey !== undefined) params.concurrencyKey = filter.concurrencyKey;
+      if (filter.idempotencyKey !== undefined) params.idempotencyKey = filter.idempotencyKey;
       if (after !== undefined) params.after = after;
       const rows = listStatement(filter, after).all(params);
       return { items: rows.slice(0, first).map(toRun), hasMore: rows.length > first };
     },
     async commit(batch) {
       try {
-        commitTx(batch);
+        const created = commitTx(batch);
+        // Remembered only once committed: a rolled-back insert's no may be given to another run.
+        creations.clear();
+        for (const [id, ref] of created) remember(id, ref);
       } catch (error) {
         // The transaction rolled back, but a graph_id change may already be in runRefs.
         runRefs.clear();
@@ -285,21 +344,41 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
     },
     async readEvents(runId, afterSeq, limit) {
+      settle();
       if (!Number.isInteger(limit) || limit < 0) throw new AppError('INVALID_INPUT', `limit must be an integer of 0 or more, got ${String(limit)}`);
       // graph_id from the row, not runRefs: another connection may have changed it.
       const run = findRun.get(runId);
       if (!run) return [];
       return readEvents.all(run.no, afterSeq, limit).map((row) => toEvent(row, runId, run.graph_id));
     },
+    async readBlob(runId, ref) {
+      settle();
+      const row = readBlob.get(runId, ref);
+      return row && (JSON.parse(row.data) as JsonValue);
+    },
     async lastSeq(runId) {
+      settle();
       return lastSeq.get(runId)?.seq ?? 0;
     },
     async latestCheckpoint(runId) {
+      settle();
       const row = latestCheckpoint.get(runId);
-      return row && { runId, step: row.step, ...(JSON.parse(row.data) as CheckpointData) };
+      return row && toCheckpoint(runId, row.step, row.data);
+    },
+    async deleteFinishedBefore(before, limit) {
+      const cutoff = retentionCutoff(before, limit);
+      settle();
+      // IMMEDIATE: it reads before it writes, and another connection may write in between.
+      const ids = deleteExpiredTx.immediate(cutoff, limit);
+      for (const id of ids) runRefs.delete(id);
+      return ids.length;
     },
     async close() {
-      db.close();
+      try {
+        settle();
+      } finally {
+        db.close();
+      }
     },
   };
 }
@@ -317,74 +396,8 @@ function multiRowStatement(db: Database.Database, head: string, tuple: string, t
   };
 }
 
-/**
- * An event's `data` column: the event without the fields kept elsewhere (runId, seq, type), and
- * without graphId when it is the run's (as every event the engine writes has it).
- */
-function toEventData(event: RunEvent, runGraphId: string): string {
-  const { runId: _runId, seq: _seq, type: _type, graphId, ...data } = event;
-  if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
-  return JSON.stringify(data);
-}
-
-/**
- * A stored event made whole again and validated. The keys come back in the order the engine's
- * emitter gives them (type first, runId and graphId just before at, seq last), so a replayed event
- * serializes to the same JSON as the live one did.
- */
-function toEvent(row: EventRow, runId: string, graphId: string): RunEvent {
-  let data: unknown;
-  try {
-    data = JSON.parse(row.data);
-  } catch (error) {
-    throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} is not JSON: ${(error as Error).message}`);
-  }
-  if (!isPlainObject(data)) throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} must be an object`);
-  const event: Record<string, unknown> = { type: row.type };
-  for (const key of Object.keys(data)) {
-    if (key === 'at') {
-      event['runId'] = runId;
-      event['graphId'] = graphId;
-    }
-    // An assignment to '__proto__' would set the prototype instead of adding the key.
-    if (key === '__proto__') Object.defineProperty(event, key, { value: data[key], enumerable: true, writable: true, configurable: true });
-    else event[key] = data[key];
-  }
-  event['runId'] = runId;
-  event['graphId'] ??= graphId;
-  event['seq'] = row.seq;
-  return decodeEvent(event);
-}
-
 /** True for a node exactly as newNodeSnapshot makes it, which createRun stores as just its id. */
 function isUntouched(node: NodeSnapshot): boolean {
   const data = nodeData(node);
   return UNTOUCHED_KEYS.every((key) => data[key] === UNTOUCHED[key]);
-}
-
-// The pickers below list every stored field, so a field added to a type fails to compile here
-// instead of being silently dropped, and extra runtime properties (e.g. a snapshot's `nodes` Map) are not stored.
-function runParams(r: RunRecord): RunParams {
-  const data: RunData = { input: r.input, state: r.state, progress: r.progress, currentNodes: r.currentNodes, step: r.step, maxSteps: r.maxSteps,
-    lastSeq: r.lastSeq, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt };
-  return [r.id, r.graphId, r.status, r.priority, JSON.stringify(data), r.createdAt, r.updatedAt];
-}
-
-function nodeData(n: NodeSnapshot): NodeData {
-  return { status: n.status, iteration: n.iteration, attempts: n.attempts, startedAt: n.startedAt, finishedAt: n.finishedAt,
-    durationMs: n.durationMs, input: n.input, output: n.output, error: n.error };
-}
-
-function checkpointData(c: Checkpoint): CheckpointData {
-  return { lastSeq: c.lastSeq, state: c.state, next: c.next, iterations: c.iterations, joins: c.joins, createdAt: c.createdAt };
-}
-
-function toRun(row: RunRow): RunRecord {
-  const data = JSON.parse(row.data) as RunData;
-  return { id: row.id, graphId: row.graph_id, status: row.status, ...data, priority: row.priority, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function toGraph(row: GraphRow): GraphRecord {
-  return { id: row.id, name: row.name, description: row.description, spec: JSON.parse(row.spec) as GraphSpec, version: row.version,
-    createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -51,6 +51,7 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
   #done = false;
   #failure: AppError | undefined;
   #wake: (() => void) | undefined;
+  #direct: ((event: RunEvent) => boolean) | undefined;
   #unsubscribe: () => void;
 
   constructor(store: Store, pubsub: PubSub, runId: string, options: StreamOptions = {}) {
@@ -74,6 +75,19 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
   /** The seq of the last event this stream has passed (delivered or filtered out). */
   get cursor(): number {
     return this.#cursor;
+  }
+
+  /**
+   * Push mode, for a consumer that can take events synchronously (a socket writer): while a `next()`
+   * call is waiting for live events and nothing is buffered, each published event that passes the
+   * filter is handed to `deliver` in the publisher's turn instead of waking the reader, so a live
+   * follower costs no promise per event. Order, gap checks, the cursor and completion are the same
+   * as pulling: `next()` still resolves done after the terminal event and still throws FELL_BEHIND.
+   * `deliver` returns false when its consumer is congested; the rest then waits in the (bounded)
+   * buffer for the consumer's next `next()`, and pushing resumes once it has caught up again.
+   */
+  pushTo(deliver: (event: RunEvent) => boolean): void {
+    this.#direct = deliver;
   }
 
   [Symbol.asyncIterator](): this {
@@ -162,7 +176,11 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       this.#wakeUp();
       return;
     }
-    for (const event of events) if (event.seq > this.#cursor) this.#live.push(event);
+    let index = this.#wake && this.#direct && this.#live.length === 0 ? this.#push(events) : 0;
+    for (; index < events.length; index++) {
+      const event = events[index]!;
+      if (event.seq > this.#cursor) this.#live.push(event);
+    }
     if (this.#live.length > this.#bufferSize) {
       this.#live = [];
       if (this.#overflow === 'replay') this.#mode = 'replay';
@@ -177,6 +195,24 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       }
     }
     this.#wakeUp();
+  }
+
+  /** Hands events to the direct consumer until one is not next in line or it is congested; returns how many it took. */
+  #push(events: RunEvent[]): number {
+    const deliver = this.#direct!;
+    let index = 0;
+    while (index < events.length && !this.#done) {
+      const event = events[index]!;
+      if (event.seq > this.#cursor + 1) break; // a gap: the pull path fills it from the store
+      index++;
+      if (event.seq <= this.#cursor) continue;
+      this.#cursor = event.seq;
+      if (isTerminal(event)) this.#finishAfterThis();
+      if (this.#types && !this.#types.has(event.type)) continue;
+      if (!deliver(event)) break;
+    }
+    if (this.#done) this.#wakeUp();
+    return this.#done ? events.length : index;
   }
 
   #wakeUp(): void {

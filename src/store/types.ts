@@ -1,4 +1,4 @@
-import type { JsonObject } from '../common/json.ts';
+import type { JsonObject, JsonValue } from '../common/json.ts';
 import type { GraphSpec } from '../graph/types.ts';
 import type { NodeSnapshot, RunRecord, RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
@@ -15,7 +15,18 @@ export interface GraphRecord {
   updatedAt: string;
 }
 
-/** What the engine needs to take a run up again after the step it last finished. */
+/** A node's completed update within a step that has not ended yet. */
+export interface NodeWrite {
+  update: JsonObject;
+  /** UTF-8 size of the JSON update. */
+  bytes: number;
+}
+
+/**
+ * What the engine needs to take a run up again after the step it last finished (`step`): after a
+ * restart, or when a paused run is resumed. The next step runs `next`, except the nodes in `writes`,
+ * whose updates are reused.
+ */
 export interface Checkpoint {
   runId: string;
   /** Supersteps completed when the checkpoint was taken. */
@@ -29,11 +40,26 @@ export interface Checkpoint {
   iterations: Record<string, number>;
   /** Join edges waiting for more sources: edge key -> sources already completed. */
   joins: Record<string, string[]>;
+  /** Nodes of the next step that already completed (before a crash or an interrupt elsewhere in the step): node id -> its update. */
+  writes: Record<string, NodeWrite>;
+  /** Values given on resume to nodes of the next step that called `ctx.interrupt()`: node id -> values in call order. */
+  resumes: Record<string, JsonValue[]>;
+  /** The next step has passed its interruptBefore breakpoints (it began, or was resumed from them): it does not pause before them again. */
+  pastBreakpoints: boolean;
   createdAt: string;
 }
 
 export interface NodeRow extends NodeSnapshot {
   runId: string;
+}
+
+/** A large payload of a run's event, stored once apart from the event (see NodeCompleted.stateUpdateRef). */
+export interface StoredBlob {
+  runId: string;
+  /** The key events refer to it by: 'sha256:' and the hex SHA-256 of `json`. */
+  ref: string;
+  /** The payload as JSON text. */
+  json: string;
 }
 
 /** Everything one flush of the event log writes, atomically. Every run it names must exist (createRun). */
@@ -46,12 +72,18 @@ export interface CommitBatch {
   nodes: NodeRow[];
   /** New checkpoints (by runId, step; the same step replaces). */
   checkpoints: Checkpoint[];
+  /** Payloads the batch's events refer to; one already stored (same runId and ref) is kept as it is. */
+  blobs?: StoredBlob[];
 }
 
 export interface RunFilter {
   /** Runs in any of these statuses; absent or empty: any status. */
   status?: readonly RunStatus[];
   graphId?: string;
+  /** Runs started with this RunOptions.concurrencyKey. */
+  concurrencyKey?: string;
+  /** The run started with this RunOptions.idempotencyKey (at most one: the stores keep it unique). */
+  idempotencyKey?: string;
 }
 
 export interface PageRequest {
@@ -81,7 +113,10 @@ export interface Store {
   /** True when the graph existed. */
   deleteGraph(id: string): Promise<boolean>;
 
-  /** Inserts a new run with its node rows; throws AppError INVALID_INPUT if the id exists. */
+  /**
+   * Inserts a new run with its node rows; throws AppError INVALID_INPUT if the id exists, or if
+   * its idempotencyKey is another run's.
+   */
   createRun(run: RunRecord, nodes: NodeSnapshot[]): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Node rows of a run, sorted by node id. */
@@ -92,16 +127,28 @@ export interface Store {
   /**
    * Writes a batch in one transaction: all of it or none of it. An event whose (runId, seq) is
    * already stored fails the whole batch with AppError INTERNAL: only the event log assigns seqs,
-   * so a repeat means two writers for one run. So does an event, run row, node row or checkpoint of
+   * so a repeat means two writers for one run. So does an event, run row, node row, checkpoint or blob of
    * a run that createRun never stored (the message names the run): the event log creates every
-   * run before it commits anything of it.
+   * run before it commits anything of it. Blobs are written with the batch, in the same
+   * transaction, so an event is never stored without the payload it refers to.
    */
   commit(batch: CommitBatch): Promise<void>;
   /** Events with seq > afterSeq, in seq order, at most `limit` (>= 0; negative is INVALID_INPUT). */
   readEvents(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]>;
+  /** A stored payload of a run, parsed; undefined when the run or the ref is unknown. */
+  readBlob(runId: string, ref: string): Promise<JsonValue | undefined>;
   /** The highest stored seq of a run, 0 when it has none. */
   lastSeq(runId: string): Promise<number>;
   latestCheckpoint(runId: string): Promise<Checkpoint | undefined>;
+
+  /**
+   * Deletes finished runs (COMPLETED, FAILED or CANCELLED) whose finishedAt is before `before`, with
+   * their node rows, events, blobs and checkpoints, oldest finished first, at most `limit` of them, each
+   * whole or not at all. Returns how many it deleted: fewer than `limit` means none is left.
+   * Unfinished runs are never deleted, whatever their finishedAt. `before` is an ISO-8601 time
+   * and `limit` an integer from 1 to 10,000, else AppError INVALID_INPUT.
+   */
+  deleteFinishedBefore(before: string, limit: number): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 /**
  * Event append rate: events/s written through Flowcast's EventLog into the SQLite store, against a
- * raw better-sqlite3 baseline writing the same rows.
+ * raw better-sqlite3 baseline writing the same rows; then the same for the PostgreSQL store against
+ * a raw batched insert with the same `pg` driver, when DATABASE_URL is set (skipped, saying so,
+ * when it is not).
  *
  * Flowcast: 100,000 small Progress events across 10 runs via `log.append(run, event)`, awaiting
  * `log.flush()` every 1,000 appends (as the engine does at step boundaries), then a final flush.
@@ -10,18 +12,27 @@
  * table made by Flowcast's own migrations, in transactions of 1,000, WAL + synchronous=NORMAL.
  * Both write a fresh file in a temp dir; the median of REPS repetitions (alternating which writer
  * goes first) is printed.
+ * PostgreSQL: the same Flowcast path into a PostgresStore, each repetition in a fresh schema
+ * (dropped after). Raw: one `pg` connection inserting the same rows into the events table of
+ * Flowcast's own migrations, one statement (so one transaction) per batch of 1,000, in the two
+ * usual ways: a multi-row INSERT … VALUES of 4,000 parameters, and INSERT … SELECT FROM unnest()
+ * of four arrays (the store's own way). The ratio is against the faster of the two.
  *
- * Target: flowcast/raw ≥ 0.5×.
+ * Target: flowcast/raw ≥ 0.5× for each database.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Client } from 'pg';
 import { MemoryPubSub } from '../../src/events/pubsub.ts';
 import { newNodeSnapshot, toRecord, type RunSnapshot } from '../../src/events/snapshot.ts';
 import type { NewRunEvent } from '../../src/events/types.ts';
 import { EventLog } from '../../src/store/log.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
+import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/types.ts';
+import { dropSchema, freshSchema } from '../utils/postgres.ts';
 import { median, num, progress, ratio, verdict, withTempDir, type BenchResult } from './util.ts';
 
 const EVENTS = 100_000;
@@ -43,6 +54,12 @@ function newRunSnapshot(index: number): RunSnapshot {
     maxSteps: 100,
     lastSeq: 0,
     error: null,
+    graphHash: null,
+    timeoutMs: null,
+    breakpoints: [],
+    pause: null,
+    concurrencyKey: null,
+    idempotencyKey: null,
     priority: 0,
     createdAt: now,
     startedAt: now,
@@ -62,9 +79,8 @@ function removeDb(path: string): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
 }
 
-/** Seconds to append EVENTS events through EventLog into a SqliteStore at `path`. */
-async function flowcastOnce(path: string, events: number): Promise<number> {
-  const store = openSqliteStore(path);
+/** Seconds to append `events` events through an EventLog into `store`, checked by reading back. */
+async function appendThroughLog(store: Store, events: number): Promise<number> {
   const log = new EventLog({ store, pubsub: new MemoryPubSub() });
   const runs = Array.from({ length: RUNS }, (_, i) => newRunSnapshot(i));
   for (const run of runs) await store.createRun(toRecord(run), [...run.nodes.values()]);
@@ -77,10 +93,19 @@ async function flowcastOnce(path: string, events: number): Promise<number> {
   await log.flush();
   const seconds = (performance.now() - t0) / 1000;
   const stored = await store.lastSeq(runs[0]!.id);
-  await store.close();
-  removeDb(path);
   if (stored !== events / RUNS) throw new Error(`flowcast stored ${stored} events for run 0, expected ${events / RUNS}`);
   return seconds;
+}
+
+/** Seconds to append EVENTS events through EventLog into a SqliteStore at `path`. */
+async function flowcastOnce(path: string, events: number): Promise<number> {
+  const store = openSqliteStore(path);
+  try {
+    return await appendThroughLog(store, events);
+  } finally {
+    await store.close();
+    removeDb(path);
+  }
 }
 
 /** Seconds to insert the same rows straight into a table of the same schema with better-sqlite3. */
@@ -114,29 +139,118 @@ async function rawOnce(path: string, events: number): Promise<number> {
   return seconds;
 }
 
-export async function benchAppend(): Promise<BenchResult> {
-  const { flowcast, raw } = await withTempDir('append', async (dir) => {
-    progress('append: warm-up');
-    await flowcastOnce(join(dir, 'warm-flowcast.db'), EVENTS);
-    await rawOnce(join(dir, 'warm-raw.db'), EVENTS);
-    const times = { flowcast: [] as number[], raw: [] as number[] };
-    for (let rep = 0; rep < REPS; rep++) {
-      progress(`append: repetition ${rep + 1}/${REPS}`);
-      // Alternate which writer goes first, so neither always runs on a warmer (or busier) machine.
-      const flowcast = async (): Promise<void> => void times.flowcast.push(await flowcastOnce(join(dir, `flowcast-${rep}.db`), EVENTS));
-      const raw = async (): Promise<void> => void times.raw.push(await rawOnce(join(dir, `raw-${rep}.db`), EVENTS));
-      for (const writer of rep % 2 === 0 ? [flowcast, raw] : [raw, flowcast]) await writer();
+/** Seconds to append EVENTS events through EventLog into a PostgresStore in a fresh schema. */
+async function flowcastPgOnce(url: string, events: number): Promise<number> {
+  const schema = freshSchema('flowcast_bench');
+  try {
+    const store = await openPostgresStore(url, { schema });
+    try {
+      return await appendThroughLog(store, events);
+    } finally {
+      await store.close();
     }
-    return { flowcast: EVENTS / median(times.flowcast), raw: EVENTS / median(times.raw) };
-  });
-  const r = flowcast / raw;
+  } finally {
+    await dropSchema(url, schema);
+  }
+}
+
+/** Seconds to insert the same rows into Flowcast's events table with one `pg` connection, one statement per batch. */
+async function rawPgOnce(url: string, events: number, form: 'values' | 'unnest'): Promise<number> {
+  const schema = freshSchema('flowcast_bench');
+  const client = new Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    for (const migration of loadMigrations('postgres')) await client.query(migration.sql);
+    const runs = Array.from({ length: RUNS }, (_, i) => newRunSnapshot(i));
+    const t0 = performance.now();
+    for (let from = 0; from < events; from += BATCH) {
+      const to = Math.min(events, from + BATCH);
+      const columns: [number[], number[], string[], string[]] = [[], [], [], []];
+      for (let i = from; i < to; i++) {
+        const run = runs[i % RUNS]!;
+        const { runId: _runId, graphId: _graphId, type, ...data } = progressEvent(run, i);
+        columns[0].push((i % RUNS) + 1);
+        columns[1].push(++run.lastSeq);
+        columns[2].push(type);
+        columns[3].push(JSON.stringify(data));
+      }
+      if (form === 'unnest') {
+        await client.query('INSERT INTO events (run_no, seq, type, data) SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[])', columns);
+      } else {
+        const params: unknown[] = [];
+        const tuples: string[] = [];
+        for (let row = 0; row < to - from; row++) {
+          const n = params.push(columns[0][row], columns[1][row], columns[2][row], columns[3][row]);
+          tuples.push(`($${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
+        }
+        await client.query(`INSERT INTO events (run_no, seq, type, data) VALUES ${tuples.join(', ')}`, params);
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const count = Number((await client.query<{ c: string }>('SELECT count(*) AS c FROM events')).rows[0]?.c);
+    if (count !== events) throw new Error(`raw pg stored ${count} events, expected ${events}`);
+    return seconds;
+  } finally {
+    await client.end();
+    await dropSchema(url, schema);
+  }
+}
+
+/** Events/s of each writer: a warm-up of each, then the median of REPS repetitions in rotating order. */
+async function compare<K extends string>(label: string, writers: Record<K, (rep: string) => Promise<number>>): Promise<Record<K, number>> {
+  const names = Object.keys(writers) as K[];
+  progress(`append ${label}: warm-up`);
+  for (const name of names) await writers[name]('warm');
+  const times = new Map<K, number[]>(names.map((name) => [name, []]));
+  for (let rep = 0; rep < REPS; rep++) {
+    progress(`append ${label}: repetition ${rep + 1}/${REPS}`);
+    // Rotate which writer goes first, so none always runs on a warmer (or busier) machine.
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(rep + k) % names.length]!;
+      times.get(name)!.push(await writers[name](String(rep)));
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, EVENTS / median(times.get(name)!)])) as Record<K, number>;
+}
+
+/** One table row: writer, events/s, µs/event, and the ratio to `raw` events/s. */
+function row(writer: string, rate: number, raw: number): string[] {
+  return [writer, num(rate, 0), num(1e6 / rate, 2), ratio(rate / raw)];
+}
+
+export async function benchAppend(): Promise<BenchResult> {
+  const sqlite = await withTempDir('append', (dir) =>
+    compare('SQLite', {
+      flowcast: (rep) => flowcastOnce(join(dir, `flowcast-${rep}.db`), EVENTS),
+      raw: (rep) => rawOnce(join(dir, `raw-${rep}.db`), EVENTS),
+    }));
+  const rows = [
+    ['writer', 'events/s', 'µs/event', 'vs raw'],
+    row('flowcast EventLog → SqliteStore', sqlite.flowcast, sqlite.raw),
+    row('raw better-sqlite3 INSERT', sqlite.raw, sqlite.raw),
+  ];
+  const notes = [`target flowcast/raw ≥ 0.50× (SQLite):      ${ratio(sqlite.flowcast / sqlite.raw)}  ${verdict(sqlite.flowcast / sqlite.raw >= 0.5)}`];
+  const url = process.env['DATABASE_URL']?.trim();
+  if (url) {
+    const pg = await compare('PostgreSQL', {
+      flowcast: () => flowcastPgOnce(url, EVENTS),
+      values: () => rawPgOnce(url, EVENTS, 'values'),
+      unnest: () => rawPgOnce(url, EVENTS, 'unnest'),
+    });
+    const raw = Math.max(pg.values, pg.unnest);
+    rows.push(
+      row('flowcast EventLog → PostgresStore', pg.flowcast, raw),
+      row('raw pg INSERT … VALUES (multi-row)', pg.values, raw),
+      row('raw pg INSERT … SELECT FROM unnest', pg.unnest, raw),
+    );
+    notes.push(`target flowcast/raw ≥ 0.50× (PostgreSQL):  ${ratio(pg.flowcast / raw)}  ${verdict(pg.flowcast / raw >= 0.5)}  (raw: the faster raw pg writer)`);
+  } else {
+    notes.push('PostgreSQL rows skipped: DATABASE_URL is not set (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- append)');
+  }
   return {
-    title: `Event append rate into SQLite: ${EVENTS.toLocaleString('en-US')} Progress events over ${RUNS} runs, batches of ${BATCH.toLocaleString('en-US')}, median of ${REPS}`,
-    rows: [
-      ['writer', 'events/s', 'µs/event', 'vs raw'],
-      ['flowcast EventLog → SqliteStore', num(flowcast, 0), num(1e6 / flowcast, 2), ratio(r)],
-      ['raw better-sqlite3 INSERT', num(raw, 0), num(1e6 / raw, 2), ratio(1)],
-    ],
-    notes: [`target flowcast/raw ≥ 0.50×:  ${ratio(r)}  ${verdict(r >= 0.5)}`],
+    title: `Event append rate: ${EVENTS.toLocaleString('en-US')} Progress events over ${RUNS} runs, batches of ${BATCH.toLocaleString('en-US')}, median of ${REPS}`,
+    rows,
+    notes,
   };
 }

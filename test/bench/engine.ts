@@ -56,8 +56,8 @@ function fanOut(width: number): Shape {
 const noop = (): { n: number } => ({ n: 1 });
 
 /** A Flowcast engine over `store` with the shape registered; `run` resolves when the run ended. */
-function flowcastRunner(store: Store, shape: Shape): { run: () => Promise<number>; close: () => Promise<void> } {
-  const log = new EventLog({ store, pubsub: new MemoryPubSub() });
+function flowcastRunner(store: Store, shape: Shape, checkpoints = true): { run: () => Promise<number>; close: () => Promise<void> } {
+  const log = new EventLog({ store, pubsub: new MemoryPubSub(), checkpoints });
   const kinds = defaultKindRegistry();
   const catalog = new GraphCatalog(store, kinds);
   const builder = new GraphBuilder({ id: shape.name, name: shape.name, maxSteps: MAX_STEPS });
@@ -101,6 +101,8 @@ interface Row {
   mem: number;
   sqlite: number;
   lg: number;
+  /** SQLite µs/node with checkpoints dropped (chain-1000 only). */
+  noCheckpoints: number | undefined;
   reps: string;
 }
 
@@ -122,9 +124,19 @@ async function benchShape(shape: Shape, dir: string): Promise<Row> {
   progress(`${shape.name}: langgraph`);
   const lgSample = await measure(langGraphRunner(shape), budget);
 
+  // What checkpoints cost: the same SQLite run with the event log dropping every checkpoint.
+  let noCheckpoints: number | undefined;
+  if (shape.name === 'chain-1000') {
+    progress(`${shape.name}: flowcast-sqlite without checkpoints`);
+    const bare = flowcastRunner(openSqliteStore(join(dir, `${shape.name}-bare.db`)), shape, false);
+    noCheckpoints = perNode((await measure(async () => void (await bare.run()), budget)).medianMs);
+    await bare.close();
+  }
+
   return {
     shape,
     events,
+    noCheckpoints,
     mem: perNode(memSample.medianMs),
     sqlite: perNode(sqliteSample.medianMs),
     lg: perNode(lgSample.medianMs),
@@ -150,6 +162,8 @@ export async function benchEngine(): Promise<BenchResult> {
   const byName = (name: string): Row => rows.find((r) => r.shape.name === name)!;
   const linear = byName('chain-1000').mem / byName('chain-100').mem;
   const linearSqlite = byName('chain-1000').sqlite / byName('chain-100').sqlite;
+  const long = byName('chain-1000');
+  const checkpointCost = long.sqlite / long.noCheckpoints!;
   return {
     title: 'Engine overhead: µs per node executed (whole run wall time / nodes), median',
     rows: table,
@@ -158,6 +172,7 @@ export async function benchEngine(): Promise<BenchResult> {
       `target linear in length (mem):        chain-1000 / chain-100 µs/node = ${ratio(linear)} (≤ 1.50×)  ${verdict(linear <= 1.5)}`,
       `target linear in length (sqlite):     chain-1000 / chain-100 µs/node = ${ratio(linearSqlite)} (≤ 1.50×)  ${verdict(linearSqlite <= 1.5)}`,
       `target sqlite ≤ 2× memory:            worst ${ratio(worstSqlite)}  ${verdict(worstSqlite <= 2)}`,
+      `target checkpoints ≤ 2× none:         chain-1000 on SQLite ${num(long.sqlite)} µs/node checkpointing (each write stores the latest step boundary), ${num(long.noCheckpoints!)} with checkpoints dropped = ${ratio(checkpointCost)}  ${verdict(checkpointCost <= 2)}`,
       'langgraph/mem > 1 means Flowcast is faster. LangGraph runs without a checkpointer (nothing stored).',
     ],
   };

@@ -12,12 +12,13 @@
  * error, cpuUs, t}, where cpuUs is this process's user+system CPU time so far and t is `now()`, so
  * the parent can compute the server's CPU use over any interval. It exits when the parent goes.
  */
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { deferred, sleep, type Deferred } from '../../src/common/async.ts';
+import { corkForTick } from '../../src/server/writes.ts';
 import { now, stamp } from './fanout-clients.ts';
 
 export type ServerMode = 'flowcast' | 'raw-ws' | 'raw-sse';
@@ -122,7 +123,7 @@ async function flowcastServer(dbDir: string): Promise<Handler> {
     import('../../src/server/config.ts'),
     import('../../src/server/shared.ts'),
   ]);
-  const app = createApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', FLOWCAST_DB: join(dbDir, 'flowcast.db'), FLOWCAST_SHUTDOWN_GRACE_MS: '200' }));
+  const app = await createApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', FLOWCAST_DB: join(dbDir, 'flowcast.db'), FLOWCAST_SHUTDOWN_GRACE_MS: '200' }));
   const { catalog, engine, log, pubsub } = app.services;
   const gates = new Map<string, Gate>();
   let current: Gate | undefined;
@@ -207,6 +208,10 @@ async function flowcastServer(dbDir: string): Promise<Handler> {
   };
 }
 
+// The baselines coalesce writes as Flowcast's transports do (corkForTick, the same function): a
+// burst leaves in one system call per socket on both sides, and the ratio measures what Flowcast
+// adds, not how it batches. writes.ts imports nothing of Flowcast's.
+
 /** The raw baselines' broadcaster: one send function per transport, the same pacing as the engine. */
 function broadcaster(send: (data: Buffer) => void) {
   let texts: string[] = [];
@@ -265,10 +270,18 @@ async function rawWsServer(): Promise<Handler> {
     wss.once('listening', resolve);
     wss.once('error', reject);
   });
-  wss.on('connection', (socket: WebSocket) => socket.on('error', () => undefined));
+  const raws = new Map<WebSocket, Socket>();
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.on('error', () => undefined);
+    raws.set(socket, request.socket);
+    socket.on('close', () => raws.delete(socket));
+  });
   const textFrame = { binary: false };
   const cast = broadcaster((data) => {
-    for (const client of wss.clients) client.send(data, textFrame);
+    for (const [client, raw] of raws) {
+      corkForTick(raw);
+      client.send(data, textFrame);
+    }
   });
   return {
     port: (wss.address() as AddressInfo).port,
@@ -294,7 +307,10 @@ async function rawSseServer(): Promise<Handler> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const cast = broadcaster((data) => {
-    for (const res of responses) res.write(data);
+    for (const res of responses) {
+      if (res.socket) corkForTick(res.socket);
+      res.write(data);
+    }
   });
   return {
     port: (server.address() as AddressInfo).port,

@@ -5,7 +5,8 @@
  * table per benchmark. Each benchmark measures its own baseline in the same run and prints the
  * ratio and its target (see the comment at the top of each file):
  *   engine  µs per executed node, Flowcast (memory, SQLite) vs LangGraph.js   (engine.ts)
- *   append  events/s through EventLog into SQLite vs raw better-sqlite3       (append.ts)
+ *   append  events/s through EventLog into SQLite vs raw better-sqlite3, and into
+ *           PostgreSQL vs a raw pg insert when DATABASE_URL is set            (append.ts)
  *   fanout  one run streamed to 1,000 subscribers (ws, sse, latency, idle memory) vs bare ws/http,
  *           server and clients in separate processes                          (fanout.ts)
  *

@@ -49,6 +49,27 @@ describe('flowcast run', () => {
     expect(stderr.trim()).toMatch(/^flowcast: run run_\w+ failed: no luck$/);
   });
 
+  it('stops at a pause, says the run stays PAUSED in the database, and exits 1', async () => {
+    const file = join(dir, 'ask.json');
+    writeFileSync(file, JSON.stringify({ name: 'ask', entry: 'ask', nodes: [{ id: 'ask', kind: 'interrupt', config: { payload: 'ok?' } }], edges: [{ from: 'ask', to: 'END' }] }));
+    const { code, stdout, stderr } = await flowcast('run', file, '--db', db);
+    expect(code).toBe(1);
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^ +\d+ {2}RunPaused +node "ask" asked for input \(interrupt\); ask asks "ok\?"$/);
+    expect(stderr.trim()).toMatch(/^flowcast: run run_\w+ paused \(node "ask" asked for input \(interrupt\)\); it stays PAUSED in the database, and a server started on it can resume it \(resumeRun\)$/);
+  });
+
+  it('prints a large state update as its size, and whole with --json', async () => {
+    const file = join(dir, 'big.json');
+    writeFileSync(file, JSON.stringify({ name: 'big', entry: 'b', nodes: [{ id: 'b', kind: 'transform', config: { expression: '{"big": $pad("", 300000, "x")}' } }], edges: [{ from: 'b', to: 'END' }] }));
+    const text = await flowcast('run', file, '--db', db);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/NodeCompleted b in [\d.]+ ms -> \(300010 B, stored apart\)/);
+    const json = await flowcast('run', file, '--db', db, '--json');
+    const completed = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stateUpdate?: { big: string }; stateUpdateRef?: string }).find((e) => e.type === 'NodeCompleted');
+    expect(completed?.stateUpdate?.big).toHaveLength(300_000);
+    expect(completed).not.toHaveProperty('stateUpdateRef');
+  });
+
   it.each([
     [['run', 'nope'], 'flowcast: no graph "nope"; known graphs: code-review, content-pipeline, fan-out'],
     [['run', 'fan-out', '--input', '{bad'], 'flowcast: --input is not valid JSON'],
@@ -68,6 +89,6 @@ describe('flowcast run', () => {
     writeFileSync(file, JSON.stringify({ name: 'bad', entry: 'a', nodes: [{ id: 'a', kind: 'nosuch' }], edges: [{ from: 'a', to: 'ghost' }] }));
     const { code, stderr } = await flowcast('run', file, '--db', db);
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('flowcast: graph has 2 problems:; nodes[0].kind: unknown node kind "nosuch"; use one of: delay, fail, http, noop, transform; edges[0].to: unknown node "ghost"; use one of: a, END');
+    expect(stderr.trim()).toBe('flowcast: graph has 2 problems:; nodes[0].kind: unknown node kind "nosuch"; use one of: delay, fail, http, interrupt, noop, transform; edges[0].to: unknown node "ghost"; use one of: a, END');
   });
 });

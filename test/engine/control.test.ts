@@ -141,6 +141,16 @@ describe('engine: retries, timeouts, cancel and limits', () => {
     expect((await f.store.getNodes(run.id)).find((n) => n.nodeId === 'small')!.status).toBe('SKIPPED');
   });
 
+  it('ends a run whose last edge is a join into END once all its sources have arrived', async () => {
+    const graph = await dataGraph(
+      [{ id: 's', kind: 'noop' }, { id: 'p', kind: 'transform', config: { expression: '{"p": 1}' } }, { id: 'q', kind: 'transform', config: { expression: '{"q": 1}' } }],
+      [{ from: 's', to: 'p' }, { from: 's', to: 'q' }, { from: ['p', 'q'], to: END }],
+    );
+    const run = await f.engine.run(graph.id, {});
+    expect(run).toMatchObject({ status: 'COMPLETED', state: { p: 1, q: 1 }, step: 2 });
+    expect((await f.events(run.id)).filter((e) => e.type === 'Transition').map(label)).toEqual(['Transition(s->p)', 'Transition(s->q)', 'Transition(p->END)', 'Transition(q->END)']);
+  });
+
   it('applies updates of one step in node-id order with each key\'s reducer', async () => {
     const graph = await dataGraph(
       [

@@ -209,8 +209,8 @@ describe('visualUpdates', () => {
       [progress(11, 20, 'b', 'reading'), ['NODE_UPDATE(b):LOW'], [{ progress: 20, message: 'reading' }]],
       [ev(12, 'NodeSkipped', { nodeId: 'd', step: 2, reason: 'branch not taken' }), ['NODE_UPDATE(d):LOW'], [{ status: 'SKIPPED', color: '#f59e0b', animation: 'none' }]],
       [ev(13, 'SystemNotice', { message: 'slow', level: 'WARN', code: null, nodeId: null }), ['STYLE_UPDATE(run_1):LOW'], [{ notice: 'slow', noticeLevel: 'WARN' }]],
-      [ev(14, 'RunPaused', { nodeId: null, reason: 'asked' }), ['STYLE_UPDATE(run_1):HIGH'], [{ status: 'PAUSED' }]],
-      [ev(15, 'RunResumed', { nodeId: null }), ['STYLE_UPDATE(run_1):HIGH'], [{ status: 'RUNNING' }]],
+      [ev(14, 'RunPaused', { nodeId: 'd', reason: 'breakpoint before node "d"', cause: 'BEFORE', interrupts: [] }), ['STYLE_UPDATE(run_1):HIGH'], [{ status: 'PAUSED' }]],
+      [ev(15, 'RunResumed', { nodeId: 'd', stateUpdate: null, resume: null }), ['STYLE_UPDATE(run_1):HIGH'], [{ status: 'RUNNING' }]],
       // b is still RUNNING at the end: shown failed, as applyEvent's finish() records it.
       [ev(16, 'RunFailed', { error: { code: 'NODE_FAILED', message: 'c broke' }, nodeId: 'c', durationMs: 9 }), ['STYLE_UPDATE(run_1):HIGH', 'NODE_UPDATE(b):HIGH'], [{ status: 'FAILED', error: 'c broke' }, { status: 'FAILED', color: '#ef4444', animation: 'none' }]],
     ];
@@ -222,6 +222,18 @@ describe('visualUpdates', () => {
       expect(batch.updates.map((u) => u.changes), event.type).toEqual(changes);
     }
     expect((await out.next()).done).toBe(true);
+  });
+
+  it('shows the nodes of an interrupt pause INTERRUPTED with what they ask, and not as stranded when the run then ends', async () => {
+    const src = pushable();
+    const out = visualUpdates(picture(), src.iterator, { batchIntervalMs: 0 });
+    await out.next();
+    src.push(ev(5, 'RunPaused', { nodeId: 'b', reason: 'node "b" asked for input (interrupt)', cause: 'INTERRUPT', interrupts: [{ nodeId: 'b', payload: { question: 'ok?' } }] }));
+    const paused = await value(out.next());
+    expect(summary(paused)).toEqual(['STYLE_UPDATE(run_1):HIGH', 'NODE_UPDATE(b):HIGH']);
+    expect(paused.updates.map((u) => u.changes)).toEqual([{ status: 'PAUSED' }, { status: 'INTERRUPTED', color: STATUS_COLORS.INTERRUPTED, animation: 'none', interrupt: { question: 'ok?' } }]);
+    src.push(ev(6, 'RunCancelled', { reason: 'stop', durationMs: 1 }));
+    expect(summary(await value(out.next()))).toEqual(['STYLE_UPDATE(run_1):HIGH']);
   });
 
   it('skips a node only while it is pending, and ignores events the picture already holds', async () => {
@@ -314,7 +326,7 @@ describe('visualUpdates', () => {
     const src = pushable();
     const out = visualUpdates(picture(), src.iterator, { batchSize: 100, batchIntervalMs: 10_000 });
     await out.next();
-    src.push(progress(5, 1), started(6, 'c'), dataFlow(7, 'b', 'c'), completed(8, 'c'), started(9, 'd'), ev(10, 'RunPaused', { nodeId: null, reason: 'wait' }));
+    src.push(progress(5, 1), started(6, 'c'), dataFlow(7, 'b', 'c'), completed(8, 'c'), started(9, 'd'), ev(10, 'RunPaused', { nodeId: 'd', reason: 'wait', cause: 'AFTER', interrupts: [] }));
     const batch = await value(out.next());
     expect(summary(batch)).toEqual(['STYLE_UPDATE(run_1):HIGH', 'NODE_UPDATE(c):MEDIUM', 'NODE_UPDATE(d):MEDIUM', 'EDGE_UPDATE(b->c):LOW']);
     expect(batch.updates[0]?.changes).toEqual({ progress: 1, status: 'PAUSED' });

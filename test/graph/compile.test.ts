@@ -30,7 +30,7 @@ describe('compile: graphs as data', () => {
       edges: [{ from: 'a', to: 'ghost' }, { from: 'ghost2', to: END }, { from: 'a', to: END, when: 'value >' }],
     });
     expect(semantic.map((p) => p.path)).toEqual(['nodes[0].kind', 'nodes[1].id', 'nodes[2].id', 'nodes[3].config.ms', 'entry', 'edges[0].to', 'edges[1].from', 'edges[2].when']);
-    expect(semantic[0]!.message).toBe('unknown node kind "nosuch"; use one of: delay, fail, http, noop, transform');
+    expect(semantic[0]!.message).toBe('unknown node kind "nosuch"; use one of: delay, fail, http, interrupt, noop, transform');
     expect(semantic[1]!.message).toContain('duplicate node id "a"');
     expect(semantic[2]!.message).toContain('"END" is reserved');
     expect(semantic[5]!.message).toBe('unknown node "ghost"; use one of: a, d, END');

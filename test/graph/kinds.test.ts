@@ -8,6 +8,9 @@ import type { NodeContext } from '../../src/graph/types.ts';
 
 const ctx = (attempt = 1, signal = new AbortController().signal): NodeContext => ({
   runId: 'r', graphId: 'g', nodeId: 'n', iteration: 1, attempt, signal, progress: () => undefined, log: () => undefined, notice: () => undefined,
+  interrupt: () => {
+    throw new Error('built-in kinds do not interrupt');
+  },
 });
 const one = (kind: string, config: unknown, kinds = defaultKindRegistry()) =>
   compileGraph({ name: 'k', entry: 'n', nodes: [{ id: 'n', kind, config }], edges: [{ from: 'n', to: 'END' }] }, { kinds }).nodes.get('n')!.handler;
@@ -35,6 +38,16 @@ describe('built-in node kinds', () => {
     const pending = Promise.resolve(one('delay', { ms: 60_000 })({}, ctx(1, controller.signal)));
     controller.abort(new Error('stop'));
     await expect(pending).rejects.toThrow('stop');
+  });
+
+  it('interrupt asks with its payload and puts the answer under resultKey', () => {
+    const asked: unknown[] = [];
+    const answering = { ...ctx(), interrupt: (payload?: unknown) => (asked.push(payload), { approved: true }) } as NodeContext;
+    expect(one('interrupt', { payload: { question: 'ship?' }, resultKey: 'decision' })({}, answering)).toEqual({ decision: { approved: true } });
+    expect(one('interrupt', undefined)({}, answering)).toEqual({ answer: { approved: true } });
+    expect(asked).toEqual([{ question: 'ship?' }, null]);
+    const problems = validateGraph({ name: 'k', entry: 'a', nodes: [{ id: 'a', kind: 'interrupt', config: { resultKey: '' } }], edges: [{ from: 'a', to: 'END' }] }, { kinds: defaultKindRegistry() }).problems;
+    expect(problems).toEqual([{ path: 'nodes[0].config.resultKey', message: 'must be the name of the state key that gets the answer' }]);
   });
 
   it('validates configs with paths', () => {

@@ -11,12 +11,16 @@ describe('schema/schema.graphql', () => {
   it('keeps the shapes clients rely on', () => {
     const sdl = printSdl();
     for (const line of [
-      'union StartRunResult = GraphNotFoundError | InvalidInputError | Run',
+      'union StartRunResult = ConcurrencyConflictError | GraphNotFoundError | InvalidInputError | Run',
       'interface RunEvent {',
       '  runEvents(\n',
       '  ): RunEvent!',
       'runExecution(graphId: ID!, input: JSON, options: RunOptions): RunEvent!',
       'createGraph(input: GraphInput!): CreateGraphResult!',
+      'resumeRun(id: ID!, resume: JSON, stateUpdate: JSON): ResumeRunResult!',
+      'union ResumeRunResult = InvalidInputError | Run | RunNotFoundError | RunNotPausedError',
+      'setBreakpoint(nodeId: String!, runId: ID!, when: BreakpointWhen!): SetBreakpointResult!',
+      'clearBreakpoint(nodeId: String!, runId: ID!, when: BreakpointWhen!): ClearBreakpointResult!',
     ]) expect(sdl).toContain(line);
   });
 });

@@ -17,7 +17,7 @@ describe('GraphQL over HTTP: graphs, runs, polling, cancel', () => {
     );
     expect(errors).toBeUndefined();
     expect(data!.graphs).toEqual({ nodes: [{ id: 'code-review', builtIn: true }, { id: 'content-pipeline', builtIn: true }], pageInfo: { hasNextPage: true } });
-    expect(data!.nodeKinds.map((k) => k.kind)).toEqual(['delay', 'fail', 'http', 'noop', 'transform']);
+    expect(data!.nodeKinds.map((k) => k.kind)).toEqual(['delay', 'fail', 'http', 'interrupt', 'noop', 'transform']);
     expect(data!.health).toEqual({ ok: true, workerConcurrency: 4 });
   });
 
@@ -110,8 +110,12 @@ describe('GraphQL over HTTP: graphs, runs, polling, cancel', () => {
     expect(notFound.data!.startRun).toEqual({ graphId: 'nope', message: expect.stringMatching(/^no graph "nope"; known graphs: code-review, content-pipeline, fan-out/) });
     const badInput = await s.gql<{ startRun: unknown }>('mutation { startRun(graphId: "fan-out", input: [1, 2]) { ... on InvalidInputError { message } } }');
     expect(badInput.data!.startRun).toEqual({ message: 'run input must be a JSON object, e.g. {"topic": "graphs"}' });
-    const unsupported = await s.gql<{ startRun: unknown }>('mutation { startRun(graphId: "fan-out", options: {idempotencyKey: "k"}) { ... on InvalidInputError { message } } }');
-    expect(unsupported.data!.startRun).toEqual({ message: 'options.idempotencyKey is not supported by this server yet; leave it out' });
+    const syncWithKey = await s.gql<{ runGraph: unknown }>('mutation { runGraph(graphId: "fan-out", options: {idempotencyKey: "k"}) { ... on InvalidInputError { message } } }');
+    expect(syncWithKey.data!.runGraph).toEqual({ message: 'options.idempotencyKey applies to background runs only: use startRun, or leave it out' });
+    const strayPolicy = await s.gql<{ startRun: unknown }>('mutation { startRun(graphId: "fan-out", options: {onConflict: ENQUEUE}) { ... on InvalidInputError { message } } }');
+    expect(strayPolicy.data!.startRun).toEqual({ message: 'options.onConflict applies to runs with a concurrencyKey; give one or leave onConflict out' });
+    const longKey = await s.gql<{ startRun: unknown }>(`mutation { startRun(graphId: "fan-out", options: {concurrencyKey: "${'k'.repeat(201)}"}) { ... on InvalidInputError { message } } }`);
+    expect(longKey.data!.startRun).toEqual({ message: 'options.concurrencyKey must be a string of 1 to 200 characters' });
     expect((await s.gql('{ run(id: "run_nope") { id } }')).data).toEqual({ run: null });
   });
 

@@ -89,6 +89,51 @@ describe('configuration from the environment', () => {
     expect(loadConfig({})).toMatchObject({ host: '127.0.0.1', port: 4000, dbPath: 'data/flowcast.db', workers: 4, httpAllowlist: [] });
   });
 
+  it('picks PostgreSQL only for a postgres:// or postgresql:// DATABASE_URL', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: ' postgres://flowcast@db:5432/flowcast ' }).databaseUrl).toBe('postgres://flowcast@db:5432/flowcast');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/flowcast' }).databaseUrl).toBe('postgresql://db/flowcast');
+  });
+
+  it('says what a DATABASE_URL should look like, without showing its password', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/flowcast', PORT: '-1' })).toThrow(
+      'bad configuration: PORT="-1" must be an integer from 0 to 65535; DATABASE_URL="mysql://root:***@db/flowcast" must be a PostgreSQL URL starting with postgres:// or postgresql://, e.g. postgres://user:password@127.0.0.1:5432/flowcast',
+    );
+    for (const bad of ['127.0.0.1:5432', 'postgres://', 'postgres://[::1', '/var/run/postgresql']) {
+      expect(() => loadConfig({ DATABASE_URL: bad })).toThrow(/DATABASE_URL=.* must be a PostgreSQL URL starting with postgres:\/\/ or postgresql:\/\//);
+    }
+  });
+
+  it('reads FLOWCAST_RETENTION as a duration, 7 days by default, off for never, and sweeps a tenth as often (100 ms to 1 h)', () => {
+    const read = (value?: string): [number | null, number] => {
+      const config = loadConfig(value === undefined ? {} : { FLOWCAST_RETENTION: value });
+      return [config.retentionMs, config.retentionSweepMs];
+    };
+    expect(read()).toStrictEqual([604_800_000, 3_600_000]);
+    expect(read('7d')).toStrictEqual([604_800_000, 3_600_000]);
+    expect(read(' 12H ')).toStrictEqual([43_200_000, 3_600_000]);
+    expect(read('30m')).toStrictEqual([1_800_000, 180_000]);
+    expect(read('90s')).toStrictEqual([90_000, 9_000]);
+    expect(read('5000')).toStrictEqual([5_000, 500]);
+    expect(read('1500ms')).toStrictEqual([1_500, 150]);
+    expect(read('1s')).toStrictEqual([1_000, 100]);
+    expect(read('off')[0]).toBeNull();
+    for (const bad of ['7 days', '0', '999ms', '1.5h', '-1d', '36501d', '1w', 'forever']) {
+      expect(() => loadConfig({ FLOWCAST_RETENTION: bad })).toThrow(
+        `bad configuration: FLOWCAST_RETENTION=${JSON.stringify(bad)} must be a duration from 1s to 36500d, such as 7d, 12h, 30m, 90s or 5000 (ms), or off to keep finished runs forever`,
+      );
+    }
+  });
+
+  it('reads FLOWCAST_LARGE_PAYLOAD_BYTES, 256 KiB by default', () => {
+    expect(loadConfig({}).largePayloadBytes).toBe(262_144);
+    expect(loadConfig({ FLOWCAST_LARGE_PAYLOAD_BYTES: '1048576' }).largePayloadBytes).toBe(1_048_576);
+    for (const bad of ['100', '256KB', '2.5', '2000000000']) {
+      expect(() => loadConfig({ FLOWCAST_LARGE_PAYLOAD_BYTES: bad })).toThrow(`bad configuration: FLOWCAST_LARGE_PAYLOAD_BYTES=${JSON.stringify(bad)} must be an integer from 1024 to 1073741824`);
+    }
+  });
+
   it('names every bad variable and what it should be', () => {
     expect(() => loadConfig({ PORT: 'eighty', FLOWCAST_WORKERS: '0' })).toThrow(
       'bad configuration: PORT="eighty" must be an integer from 0 to 65535; FLOWCAST_WORKERS="0" must be an integer from 1 to 256',

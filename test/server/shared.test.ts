@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemoryPubSub } from '../../src/events/pubsub.ts';
 import { sharedExecutionStats } from '../../src/server/shared.ts';
 import { startTestServer, subscribe, type TestServer } from '../utils/server.ts';
 
@@ -16,7 +17,9 @@ describe('shared subscription execution', () => {
     const clients = Array.from({ length: 8 }, () => s.wsClient());
     const before = sharedExecutionStats();
     const subs = clients.map((c) => subscribe<{ seq: number }>(c, QUERY, { id: run.id }, 'runEvents'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Every subscriber is listening live before the run starts.
+    const pubsub = s.app.services.pubsub as MemoryPubSub;
+    while (pubsub.listenerCount('run', run.id) < 8) await new Promise((resolve) => setTimeout(resolve, 10));
     await s.app.services.engine.execute(run.id);
     const results = await Promise.all(subs.map((sub) => sub.done));
     const after = sharedExecutionStats();

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { request, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -6,25 +7,24 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { sleep } from '../../src/common/async.ts';
 import { MemoryPubSub } from '../../src/events/pubsub.ts';
-import { GraphBuilder } from '../../src/graph/builder.ts';
-import { END } from '../../src/graph/types.ts';
+import { WRITE_HIGH_WATER } from '../../src/server/writes.ts';
 import { startTestServer, type TestServer } from '../utils/server.ts';
-import { burst, follow, gate } from '../utils/streams.ts';
+import { burst, follow, gate, registerHeldFlood } from '../utils/streams.ts';
 
 /**
  * One subscriber stops reading its socket while a run publishes 20,000 events. What bounds the
  * server's memory:
  *
- * - graphql-ws (6.x, use/ws) awaits each `socket.send` callback before it pulls the next result,
- *   and ws calls it once the frame is written to the kernel. With the peer not reading, the kernel
- *   buffers fill, the write stays pending, and the server stops pulling from the subscriber's
- *   RunEventStream: at most one frame waits in user space (the server socket's writableLength).
+ * - A subscription writes its frames to the socket itself (src/server/ws.ts) and stops once the
+ *   socket holds WRITE_HIGH_WATER (64 KiB) in user space, until it drains. With the peer not
+ *   reading, the kernel buffers fill, the socket never drains, and the subscription stops taking
+ *   events from its RunEventStream.
  * - The RunEventStream then holds the live events it cannot hand out, up to bufferSize (10,000);
  *   past that it drops them, unsubscribes and ends with FELL_BEHIND (resumeAfter = the last seq it
- *   delivered). The error itself waits behind the stuck write until the client reads again.
+ *   delivered). The error itself waits behind the queued frames until the client reads again.
  * - The kernel's socket buffers (loopback: a few MB) hold whatever was already written.
  *
- * So the growth is at most ~bufferSize events plus one frame, whatever the run's length.
+ * So the growth is at most ~bufferSize events plus 64 KiB, whatever the run's length.
  *
  * Whether the stalled stream overflows depends on how much the kernel takes first. With ~220-byte
  * frames, loopback buffers (measured: 3.3 MB, ~15,000 frames on Linux, tcp_wmem max 4 MB) take
@@ -71,17 +71,7 @@ describe('a subscriber that stops reading its WebSocket', () => {
     server.app.server.on('upgrade', (_req, socket: Duplex) => serverSockets.push(socket));
     start = gate();
     const { catalog } = server.app.services;
-    for (const [id, pad] of [['flood', 0], ['flood-2k', 2_000]] as const) {
-      catalog.register(
-        new GraphBuilder({ id, name: id })
-          .addNode('hold', start.node)
-          .addNode('flood', burst(EVENTS, 500, ' '.repeat(pad)))
-          .setEntry('hold')
-          .addEdge('hold', 'flood')
-          .addEdge('flood', END)
-          .compile(catalog.kinds),
-      );
-    }
+    for (const [id, pad] of [['flood', 0], ['flood-2k', 2_000]] as const) registerHeldFlood(catalog, id, start.node, burst(EVENTS, 500, ' '.repeat(pad)));
   });
   afterEach(async () => {
     start.open();
@@ -171,8 +161,8 @@ describe('a subscriber that stops reading its WebSocket', () => {
     expect(growth.peakRss).toBeLessThan(200);
     expect(growth.peakHeap).toBeLessThan(200);
     expect(growth.heap).toBeLessThan(50);
-    // No frame queues up in user space: graphql-ws waits for each write before the next.
-    expect(peak.writable).toBeLessThan(8 * 1024);
+    // Frames queue in user space only up to the socket's high-water mark (plus the frame that crossed it).
+    expect(peak.writable).toBeLessThan(WRITE_HIGH_WATER + 16 * 1024);
 
     // Reading again, the client gets a gapless run of seqs 1..m, then the end of its stream.
     socket.resume();
@@ -214,3 +204,56 @@ function bytesWritten(socket: Duplex): number {
 function seqOf(message: Message): number {
   return (message.payload as { data: { runEvents: { seq: number } } }).data.runEvents.seq;
 }
+
+describe('a subscriber that stops reading its event stream (graphql-sse, distinct connections)', () => {
+  it('ends with FELL_BEHIND in the stream, then complete, while a healthy subscriber gets everything', async () => {
+    const server = await startTestServer();
+    const start = gate();
+    try {
+      const { catalog } = server.app.services;
+      registerHeldFlood(catalog, 'flood-2k', start.node, burst(EVENTS, 500, ' '.repeat(2_000)));
+      const run = await server.app.services.engine.createRun('flood-2k', {});
+      const execution = server.app.services.engine.execute(run.id);
+
+      // The stalled subscriber: a bare HTTP request that reads until seq 3, then stops reading.
+      let text = '';
+      let wake: (() => void) | undefined;
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(server.sse, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' } }, resolve);
+        req.on('error', reject);
+        req.end(JSON.stringify({ query: QUERY, variables: { runId: run.id, after: 0 } }));
+      });
+      const ended = new Promise<void>((resolve) => response.once('end', resolve));
+      response.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        wake?.();
+      });
+      while (!text.includes('"seq":2,')) await new Promise<void>((resolve) => (wake = resolve));
+      response.pause();
+
+      const healthy = follow(server.sseClient(), run.id, 0);
+      await healthy.reach((e) => e.seq === 2);
+      start.open();
+      await execution;
+      expect(await healthy.ended).toEqual({ how: 'complete' });
+      const n = (await server.app.services.store.getRun(run.id))!.lastSeq;
+      expect(healthy.events.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+
+      response.resume();
+      await ended;
+      const messages = text.split('\n\n').filter((m) => m.startsWith('event: '));
+      const data = messages.filter((m) => m.startsWith('event: next')).map((m) => JSON.parse(m.slice('event: next\ndata: '.length)) as { data?: { runEvents: { seq: number } }; errors?: unknown });
+      const seqs = data.filter((d) => d.data).map((d) => d.data!.runEvents.seq);
+      const m = seqs.length;
+      expect(seqs).toEqual(Array.from({ length: m }, (_, i) => i + 1));
+      expect(m).toBeLessThan(n - 10_000);
+      expect(data.at(-1)).toEqual({
+        errors: [{ message: `subscriber fell behind run ${run.id} by more than 10000 events; resume after seq ${m}`, extensions: { code: 'FELL_BEHIND', runId: run.id, resumeAfter: m } }],
+      });
+      expect(messages.at(-1)).toBe('event: complete\ndata:');
+    } finally {
+      start.open();
+      await server.stop();
+    }
+  });
+});

@@ -1,6 +1,8 @@
 import type { NodeSnapshot, RunRecord } from '../../src/events/snapshot.ts';
-import { DEFAULT_PRIORITY, type RunEvent, type RunEventType } from '../../src/events/types.ts';
-import type { Checkpoint, NodeRow } from '../../src/store/types.ts';
+import { DEFAULT_PRIORITY, type NodeCompleted, type RunEvent, type RunEventType } from '../../src/events/types.ts';
+import type { JsonObject } from '../../src/common/json.ts';
+import { storeApart } from '../../src/store/blobs.ts';
+import type { Checkpoint, NodeRow, StoredBlob } from '../../src/store/types.ts';
 
 let counter = 0;
 const process36 = Math.random().toString(36).slice(2, 8);
@@ -36,6 +38,12 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     startedAt: null,
     finishedAt: null,
     updatedAt: AT,
+    graphHash: '0123456789abcdef',
+    timeoutMs: null,
+    breakpoints: [],
+    pause: null,
+    concurrencyKey: null,
+    idempotencyKey: null,
     ...overrides,
   };
 }
@@ -59,6 +67,9 @@ export function makeCheckpoint(runId: string, step: number, overrides: Partial<C
     next: ['b', 'c'],
     iterations: { a: step, b: 1 },
     joins: { 'b+c->d': ['b'] },
+    writes: { b: { update: { done: ['b'], nested: { ok: true } }, bytes: 40 } },
+    resumes: { c: [{ approved: true }, null, 'ü'] },
+    pastBreakpoints: step % 2 === 1,
     createdAt: AT,
     ...overrides,
   };
@@ -83,8 +94,8 @@ export function makeEvent(runId: string, seq: number, type: RunEventType = 'Node
     case 'DataFlow': return { ...base, type, from: 'a', to: 'b', step: seq, bytes: 42 };
     case 'Progress': return { ...base, type, percent: 12.5, message: null, nodeId: null };
     case 'SystemNotice': return { ...base, type, message: 'hello', level: 'WARN', code: null, nodeId: node.nodeId };
-    case 'RunPaused': return { ...base, type, nodeId: null, reason: 'waiting for approval' };
-    case 'RunResumed': return { ...base, type, nodeId: null };
+    case 'RunPaused': return { ...base, type, nodeId: node.nodeId, reason: 'waiting for approval', cause: 'INTERRUPT', interrupts: [{ nodeId: node.nodeId, payload: { question: 'ok?', options: [1, null] } }, { nodeId: 'z', payload: null }] };
+    case 'RunResumed': return { ...base, type, nodeId: node.nodeId, stateUpdate: seq % 2 === 0 ? null : { approved: true }, resume: [seq, 'yes'] };
     case 'RunCompleted': return { ...base, type, finalState: { x: seq, list: [1, { y: 'z' }] }, durationMs: 10 };
     case 'RunFailed': return { ...base, type, error, nodeId: 'a', durationMs: 10 };
     case 'RunCancelled': return { ...base, type, reason: 'user asked', durationMs: 10 };
@@ -96,4 +107,13 @@ export function makeEvents(runId: string, from: number, to: number): RunEvent[] 
   const events: RunEvent[] = [];
   for (let seq = from; seq <= to; seq++) events.push(makeEvent(runId, seq));
   return events;
+}
+
+/**
+ * A NodeCompleted whose update (default: nested JSON with non-ASCII text) is stored apart, as
+ * the event log stores a large one: the event with stateUpdateRef, and the blob it refers to.
+ */
+export function makeStoredApart(runId: string, seq: number, update: JsonObject = { text: `ü ☕ \u0000 "${seq}"`, list: [1, 2.5, null, { deep: [true] }] }): { event: NodeCompleted; blob: StoredBlob } {
+  const event = makeEvent(runId, seq, 'NodeCompleted') as NodeCompleted;
+  return storeApart({ ...event, bytes: Buffer.byteLength(JSON.stringify(update)) }, update);
 }

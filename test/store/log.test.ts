@@ -179,6 +179,34 @@ describe('event log', () => {
     expect(seqs).toEqual(range(1, 5_000));
   });
 
+  it('stores a state update above largePayloadBytes once, apart, and publishes its event with the ref; smaller ones stay inline', async () => {
+    const bigLog = new EventLog({ store, pubsub, largePayloadBytes: 1_024 });
+    const run = await newRun(store);
+    const published: RunEvent[] = [];
+    pubsub.subscribe('run', run.id, (events) => published.push(...events));
+    const big = { text: 'ü'.repeat(600), list: [1, null, { deep: true }] };
+    const small = { text: 'ü'.repeat(500) };
+    const completed = (update: object, bytes: number) => ({ type: 'NodeCompleted', nodeId: 'n', step: 1, iteration: 1, attempt: 1, stateUpdate: update, bytes, durationMs: 1, priority: 'NORMAL' });
+    const returned = append(bigLog, run, completed(big, JSON.stringify(big).length + 600)); // 600 two-byte ü
+    append(bigLog, run, completed(small, 1_024));
+    append(bigLog, run, completed(big, JSON.stringify(big).length + 600)); // the same update again
+    await bigLog.flush();
+
+    // The snapshot (and so the node row) took the update before it left the event.
+    expect(run.nodes.get('n')?.output).toStrictEqual(big);
+    const stored = await store.readEvents(run.id, 0, 10);
+    expect(stored.map((e) => e.type === 'NodeCompleted' && [e.stateUpdate !== undefined, e.stateUpdateRef !== undefined])).toStrictEqual([[false, true], [true, false], [false, true]]);
+    const [first, second, third] = stored as Array<Extract<RunEvent, { type: 'NodeCompleted' }>>;
+    expect(first!.stateUpdateRef).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(third!.stateUpdateRef).toBe(first!.stateUpdateRef);
+    expect(second!.stateUpdate).toStrictEqual(small);
+    expect(returned).toStrictEqual(first);
+    expect(await store.readBlob(run.id, first!.stateUpdateRef!)).toStrictEqual(big);
+    expect(store.commits.at(-1)!.blobs).toHaveLength(2);
+    // Live and replayed events carry the same thing, key for key in the same order.
+    expect(published.map((e) => JSON.stringify(e))).toStrictEqual(stored.map((e) => JSON.stringify(e)));
+  });
+
   it('keeps a batch whose commit failed and writes it with the next flush, in order', async () => {
     const run = await newRun(store);
     let failNext = true;
@@ -191,12 +219,17 @@ describe('event log', () => {
         return f.store.commit(batch);
       },
     });
-    const flakyLog = new EventLog({ store: flaky, pubsub });
-    for (let i = 0; i < 5; i++) append(flakyLog, run, progress(i));
+    const flakyLog = new EventLog({ store: flaky, pubsub, largePayloadBytes: 1_024 });
+    for (let i = 0; i < 4; i++) append(flakyLog, run, progress(i));
+    const big = { text: 'x'.repeat(2_000) };
+    append(flakyLog, run, { type: 'NodeCompleted', nodeId: 'n', step: 1, iteration: 1, attempt: 1, stateUpdate: big, bytes: 2_011, durationMs: 1, priority: 'NORMAL' });
     await expect(flakyLog.flush()).rejects.toThrow('disk full');
     for (let i = 5; i < 8; i++) append(flakyLog, run, progress(i));
     await flakyLog.flush();
-    expect((await f.store.readEvents(run.id, 0, 100)).map((e) => e.seq)).toEqual(range(1, 8));
+    const events = await f.store.readEvents(run.id, 0, 100);
+    expect(events.map((e) => e.seq)).toEqual(range(1, 8));
     expect(toRecord(run).lastSeq).toBe(8);
+    const completed = events[4] as Extract<RunEvent, { type: 'NodeCompleted' }>;
+    expect(await f.store.readBlob(run.id, completed.stateUpdateRef!)).toStrictEqual(big);
   });
 });

@@ -5,7 +5,7 @@ import type { NodeSnapshot, RunRecord, RunStatus } from '../../src/events/snapsh
 import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
 import type { GraphSpec } from '../../src/graph/types.ts';
 import type { CommitBatch, NodeRow, Store } from '../../src/store/types.ts';
-import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, newId } from './fixtures.ts';
+import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart, newId } from './fixtures.ts';
 
 /**
  * The contract every Store adapter passes. Opens one store per suite with `makeStore`, closes it
@@ -77,6 +77,8 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
           state: { doc: { title: 'x', sections: [{ h: 1, body: 'ü' }] }, n: -0.25, flag: false, none: null },
           error: { code: 'NODE_FAILED', message: 'node b failed' },
           startedAt: '2025-01-02T03:04:06.000Z', finishedAt: '2025-01-02T03:04:07.000Z',
+          graphHash: 'fedcba9876543210', timeoutMs: 60_000,
+          breakpoints: [{ nodeId: 'a', when: 'BEFORE' }, { nodeId: 'b', when: 'AFTER' }],
         });
         const a = makeNode('a', { status: 'SUCCEEDED', iteration: 2, attempts: 1, startedAt: run.createdAt, finishedAt: run.updatedAt, durationMs: 12.25, input: { q: [1, { r: 's' }] }, output: { answer: { ok: true } } });
         const b = makeNode('b', { status: 'FAILED', iteration: 1, attempts: 3, error: { code: 'NODE_TIMEOUT', message: 'took too long' } });
@@ -115,6 +117,19 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a')]);
       });
 
+      it('finds runs by concurrency and idempotency key, and keeps an idempotency key to one run', async () => {
+        const tag = newId('key');
+        const a = makeRun({ concurrencyKey: `c-${tag}`, idempotencyKey: `i-${tag}` });
+        const b = makeRun({ concurrencyKey: `c-${tag}`, status: 'RUNNING' });
+        await store.createRun(a, []);
+        await store.createRun(b, []);
+        await expectAppError(store.createRun(makeRun({ idempotencyKey: `i-${tag}` }), []), 'INVALID_INPUT', /idempotencyKey "i-key_.*" already names another run/);
+        expect((await store.listRuns({ concurrencyKey: `c-${tag}` }, { first: 10 })).items.map((r) => r.id)).toStrictEqual([b.id, a.id]);
+        expect((await store.listRuns({ concurrencyKey: `c-${tag}`, status: ['QUEUED'] }, { first: 10 })).items.map((r) => r.id)).toStrictEqual([a.id]);
+        expect((await store.listRuns({ idempotencyKey: `i-${tag}` }, { first: 10 })).items).toStrictEqual([a]);
+        expect((await store.listRuns({ idempotencyKey: `none-${tag}` }, { first: 10 })).items).toStrictEqual([]);
+      });
+
       it('reports nothing for an unknown run', async () => {
         const id = newId('nope');
         expect(await store.getRun(id)).toBeUndefined();
@@ -129,7 +144,11 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       it('writes the events, run rows, node rows and checkpoints of a batch', async () => {
         const run = makeRun();
         await store.createRun(run, [makeNode('a'), makeNode('b')]);
-        const updated: RunRecord = { ...run, status: 'RUNNING', step: 1, lastSeq: 3, currentNodes: ['b'], state: { done: ['a'] }, startedAt: run.createdAt, updatedAt: '2025-01-02T03:05:00.000Z' };
+        const updated: RunRecord = {
+          ...run, status: 'PAUSED', step: 1, lastSeq: 3, currentNodes: ['b'], state: { done: ['a'] }, startedAt: run.createdAt, updatedAt: '2025-01-02T03:05:00.000Z',
+          graphHash: null, breakpoints: [{ nodeId: 'b', when: 'AFTER' }],
+          pause: { cause: 'INTERRUPT', nodeId: 'b', reason: 'node "b" asked for input', interrupts: [{ nodeId: 'b', payload: { question: 'go?' } }, { nodeId: 'c', payload: null }], at: '2025-01-02T03:05:00.000Z' },
+        };
         const a = makeNodeRow(run.id, 'a', { status: 'SUCCEEDED', iteration: 1, attempts: 1, output: { done: ['a'] }, durationMs: 3 });
         const c = makeNodeRow(run.id, 'c', { status: 'SKIPPED' });
         const events = makeEvents(run.id, 1, 3);
@@ -148,12 +167,14 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         const events = makeEvents(run.id, 1, 2);
         await store.commit(batch({ events }));
         const ghost = newId('ghost');
+        const apart = makeStoredApart(run.id, 4);
         // Everything of the known run is fine; one part names the unknown one.
         const good = (): CommitBatch => ({
-          events: makeEvents(run.id, 3, 4),
+          events: [makeEvent(run.id, 3), apart.event],
           runs: [{ ...run, status: 'RUNNING', lastSeq: 4 }],
           nodes: [makeNodeRow(run.id, 'a', { status: 'RUNNING', iteration: 1, attempts: 1 })],
           checkpoints: [makeCheckpoint(run.id, 1)],
+          blobs: [apart.blob],
         });
         const bad: CommitBatch[] = [
           { ...good(), events: [...makeEvents(run.id, 3, 4), makeEvent(ghost, 1)] },
@@ -161,6 +182,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
           { ...good(), runs: [...good().runs, makeRun({ id: ghost, status: 'RUNNING' })] },
           { ...good(), nodes: [...good().nodes, makeNodeRow(ghost, 'a')] },
           { ...good(), checkpoints: [makeCheckpoint(ghost, 1), ...good().checkpoints] },
+          { ...good(), blobs: [apart.blob, { ...apart.blob, runId: ghost }] },
         ];
         for (const attempt of bad) {
           const error = await expectAppError(store.commit(attempt), 'INTERNAL');
@@ -169,6 +191,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
           expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a')]);
           expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
           expect(await store.latestCheckpoint(run.id)).toBeUndefined();
+          expect(await store.readBlob(run.id, apart.blob.ref)).toBeUndefined();
           expect(await store.getRun(ghost)).toBeUndefined();
           expect(await store.getNodes(ghost)).toStrictEqual([]);
           expect(await store.readEvents(ghost, 0, 100)).toStrictEqual([]);
@@ -178,6 +201,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         // Nothing was left half-open: the good part alone goes through.
         await store.commit(good());
         expect(await store.lastSeq(run.id)).toBe(4);
+        expect(await store.readBlob(run.id, apart.blob.ref)).toStrictEqual(JSON.parse(apart.blob.json));
       });
 
       it('writes nothing of a batch holding an event whose seq is already stored', async () => {
@@ -247,6 +271,26 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(await store.readEvents(run.id, 0, 100)).toStrictEqual([...events, ...more, last]);
       });
 
+      it('stores a large state update once, apart from the events that refer to it, and reads it back by run and ref', async () => {
+        const run = await created();
+        const other = await created();
+        const update = { text: 'ü ☕ \u0000 \ud800 "quoted"', list: [1, 2.5, null, { deep: [true, 'x'.repeat(5000)] }] };
+        const first = makeStoredApart(run.id, 2, update);
+        const again = makeStoredApart(run.id, 3, update);
+        expect(again.blob).toStrictEqual(first.blob);
+        expect(first.event).not.toHaveProperty('stateUpdate');
+        expect(first.event.stateUpdateRef).toBe(first.blob.ref);
+        // The same payload twice in a batch, and again in a later one: stored once, the first kept.
+        await store.commit(batch({ events: [makeEvent(run.id, 1), first.event], blobs: [first.blob, first.blob] }));
+        await store.commit(batch({ events: [again.event], blobs: [{ ...again.blob, json: '{"replaced":true}' }] }));
+        expect(await store.readEvents(run.id, 0, 10)).toStrictEqual([makeEvent(run.id, 1), first.event, again.event]);
+        expect(await store.readBlob(run.id, first.blob.ref)).toStrictEqual(update);
+        // A blob belongs to its run.
+        expect(await store.readBlob(other.id, first.blob.ref)).toBeUndefined();
+        expect(await store.readBlob(run.id, 'sha256:0000')).toBeUndefined();
+        expect(await store.readBlob(newId('nope'), first.blob.ref)).toBeUndefined();
+      });
+
       it('commits an empty batch as a no-op', async () => {
         await expect(store.commit(batch({}))).resolves.toBeUndefined();
       });
@@ -296,6 +340,97 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         const replaced = makeCheckpoint(runId, 5, { state: { replaced: true }, next: [], joins: {} });
         await store.commit(batch({ checkpoints: [replaced] }));
         expect(await store.latestCheckpoint(runId)).toStrictEqual(replaced);
+      });
+    });
+
+    describe('retention', () => {
+      // Each test keeps its runs' finishedAt in a window of its own, long before the fixtures' 2025
+      // and before what earlier tests leave behind, since a sweep deletes whatever is old enough.
+
+      /** A run in `status` finished at `finishedAt`, with a node row, 3 events (the last with its update stored apart) and a checkpoint. */
+      async function seeded(status: RunStatus, finishedAt: string | null): Promise<RunRecord> {
+        const run = await created({ status, finishedAt, lastSeq: 3 });
+        const apart = makeStoredApart(run.id, 3);
+        await store.commit({ events: [...makeEvents(run.id, 1, 2), apart.event], runs: [], nodes: [makeNodeRow(run.id, 'a', { status: 'SUCCEEDED', iteration: 1, attempts: 1 })], checkpoints: [makeCheckpoint(run.id, 1)], blobs: [apart.blob] });
+        return run;
+      }
+      async function expectWhole(run: RunRecord): Promise<void> {
+        const apart = makeStoredApart(run.id, 3);
+        expect(await store.getRun(run.id)).toStrictEqual(run);
+        expect(await store.readEvents(run.id, 0, 10)).toStrictEqual([...makeEvents(run.id, 1, 2), apart.event]);
+        expect(await store.readBlob(run.id, apart.blob.ref)).toStrictEqual(JSON.parse(apart.blob.json));
+        expect((await store.getNodes(run.id)).map((n) => n.nodeId)).toStrictEqual(['a']);
+        expect(await store.latestCheckpoint(run.id)).toStrictEqual(makeCheckpoint(run.id, 1));
+      }
+      async function expectGone(id: string): Promise<void> {
+        expect(await store.getRun(id)).toBeUndefined();
+        expect(await store.getNodes(id)).toStrictEqual([]);
+        expect(await store.readEvents(id, 0, 10)).toStrictEqual([]);
+        expect(await store.lastSeq(id)).toBe(0);
+        expect(await store.latestCheckpoint(id)).toBeUndefined();
+        expect(await store.readBlob(id, makeStoredApart(id, 3).blob.ref)).toBeUndefined();
+      }
+
+      it('deletes finished runs that finished before the cutoff, with their nodes, events, blobs and checkpoints, and nothing else', async () => {
+        const cutoff = '1970-01-01T00:00:10.000Z';
+        const kept = [
+          await seeded('COMPLETED', cutoff), // finished at the cutoff, not before it
+          await seeded('FAILED', '1970-01-02T00:00:00.000Z'),
+          // Unfinished runs stay whatever their finishedAt says.
+          await seeded('RUNNING', '1970-01-01T00:00:01.000Z'),
+          await seeded('PAUSED', '1970-01-01T00:00:01.000Z'),
+          await seeded('QUEUED', null),
+        ];
+        // Created last, so that the newest run is among the deleted (SQLite may give its key to the next run).
+        const old = [await seeded('CANCELLED', '1970-01-01T00:00:03.000Z'), await seeded('FAILED', '1970-01-01T00:00:02.000Z'), await seeded('COMPLETED', '1970-01-01T00:00:09.999Z')];
+
+        expect(await store.deleteFinishedBefore(cutoff, 100)).toBe(3);
+        for (const run of old) await expectGone(run.id);
+        for (const run of kept) await expectWhole(run);
+        const listed = new Set((await store.listRuns({}, { first: 1000 })).items.map((r) => r.id));
+        expect(old.some((run) => listed.has(run.id))).toBe(false);
+        expect(await store.deleteFinishedBefore(cutoff, 100)).toBe(0);
+
+        // A run created after the deletion starts with nothing of the deleted ones.
+        const next = await created();
+        await store.commit(batch({ events: makeEvents(next.id, 1, 2), nodes: [makeNodeRow(next.id, 'b')] }));
+        expect(await store.readEvents(next.id, 0, 10)).toStrictEqual(makeEvents(next.id, 1, 2));
+        expect((await store.getNodes(next.id)).map((n) => n.nodeId)).toStrictEqual(['b']);
+        expect(await store.latestCheckpoint(next.id)).toBeUndefined();
+        for (const run of old) await expectGone(run.id);
+      });
+
+      it('deletes the longest finished first, at most limit runs per call', async () => {
+        const at = (second: number): string => `1960-01-01T00:00:0${second}.000Z`;
+        const runs = [await seeded('COMPLETED', at(4)), await seeded('FAILED', at(1)), await seeded('COMPLETED', at(5)), await seeded('CANCELLED', at(2)), await seeded('COMPLETED', at(3))];
+        const byAge = [...runs].sort((a, b) => (a.finishedAt! < b.finishedAt! ? -1 : 1));
+        const cutoff = at(9);
+        const left = async (): Promise<string[]> => {
+          const present: string[] = [];
+          for (const run of byAge) if (await store.getRun(run.id)) present.push(run.id);
+          return present;
+        };
+        expect(await store.deleteFinishedBefore(cutoff, 2)).toBe(2);
+        expect(await left()).toStrictEqual(byAge.slice(2).map((r) => r.id));
+        expect(await store.deleteFinishedBefore(cutoff, 2)).toBe(2);
+        expect(await left()).toStrictEqual(byAge.slice(4).map((r) => r.id));
+        expect(await store.deleteFinishedBefore(cutoff, 2)).toBe(1);
+        expect(await left()).toStrictEqual([]);
+      });
+
+      it('takes the cutoff in any ISO-8601 form and rejects a bad cutoff or limit with INVALID_INPUT, deleting nothing', async () => {
+        const run = await seeded('COMPLETED', '1950-06-01T12:00:00.000Z');
+        for (const before of ['', 'yesterday', '1950-13-45']) {
+          await expectAppError(store.deleteFinishedBefore(before, 10), 'INVALID_INPUT', /before must be an ISO-8601 time/);
+        }
+        for (const limit of [0, -1, 1.5, 10_001, Number.NaN]) {
+          await expectAppError(store.deleteFinishedBefore('1950-07-01T00:00:00.000Z', limit), 'INVALID_INPUT', /limit must be an integer from 1 to 10000/);
+        }
+        await expectWhole(run);
+        // An offset and no milliseconds: the same instant as 1950-06-01T12:00:00.000Z, which is not before it.
+        expect(await store.deleteFinishedBefore('1950-06-01T14:00:00+02:00', 10)).toBe(0);
+        expect(await store.deleteFinishedBefore('1950-06-01T14:00:00.001+02:00', 10)).toBe(1);
+        await expectGone(run.id);
       });
     });
 

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
@@ -8,8 +8,9 @@ import { AppError } from '../../src/common/errors.ts';
 import type { RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
+import { runParams, toEventData } from '../../src/store/rows.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import { makeEvent, makeEvents, makeNode, makeNodeRow, makeRun } from './fixtures.ts';
+import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
 import { expectAppError, runStoreSpec } from './spec.ts';
 
 let specDir = '';
@@ -48,8 +49,36 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
+  });
+
+  it('finds the finished runs of a file written before retention once it has migrated it', async () => {
+    // A file at schema version 2, the last before retention, with a run as that version wrote it.
+    const old = makeRun({ status: 'COMPLETED', finishedAt: '1970-01-01T00:00:01.000Z', state: { note: '"finishedAt":null}', nul: '\u0000' } });
+    const running = makeRun({ status: 'RUNNING' });
+    mkdirSync(dirname(file), { recursive: true });
+    withRaw((db) => {
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+      for (const migration of loadMigrations('sqlite').slice(0, 2)) {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
+      }
+      const insert = db.prepare('INSERT INTO runs (id, graph_id, status, priority, data, pending, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const run of [old, running]) {
+        const [id, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
+        const { lastInsertRowid } = insert.run(id, graphId, status, priority, data, '[]', createdAt, updatedAt);
+        db.prepare('INSERT INTO events (run_no, seq, type, data) VALUES (?, 1, ?, ?)').run(lastInsertRowid, 'Progress', toEventData(makeEvent(run.id, 1, 'Progress'), run.graphId));
+      }
+    });
+    const store = openSqliteStore(file);
+    expect(await store.getRun(old.id)).toStrictEqual(old);
+    expect(await store.deleteFinishedBefore('1970-01-02T00:00:00.000Z', 10)).toBe(1);
+    expect(await store.getRun(old.id)).toBeUndefined();
+    expect(await store.readEvents(old.id, 0, 10)).toStrictEqual([]);
+    expect(await store.getRun(running.id)).toStrictEqual(running);
+    expect(await store.readEvents(running.id, 0, 10)).toStrictEqual([makeEvent(running.id, 1, 'Progress')]);
+    await store.close();
   });
 
   it('creates missing parent directories and records every migration it applies', async () => {
@@ -75,6 +104,25 @@ describe('SQLite store', () => {
     expect(await second.readEvents(run.id, 0, 10)).toStrictEqual(events);
     await second.close();
     expect(appliedMigrations()).toStrictEqual(applied);
+  });
+
+  it('keeps a large update in one blob row, however many events refer to it, and their rows small', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    const update = { big: 'x'.repeat(300_000) };
+    const first = makeStoredApart(run.id, 1, update);
+    const second = makeStoredApart(run.id, 2, update);
+    await store.commit({ events: [first.event], runs: [], nodes: [], checkpoints: [], blobs: [first.blob] });
+    await store.commit({ events: [second.event], runs: [], nodes: [], checkpoints: [], blobs: [second.blob] });
+    const rows = withRaw((db) => ({
+      blobs: db.prepare<[], { ref: string; size: number }>('SELECT ref, length(data) AS size FROM blobs').all(),
+      events: db.prepare<[], { size: number }>('SELECT length(data) AS size FROM events ORDER BY seq').all(),
+    }));
+    expect(rows.blobs).toStrictEqual([{ ref: first.blob.ref, size: JSON.stringify(update).length }]);
+    expect(rows.events.map((e) => e.size < 400)).toStrictEqual([true, true]);
+    expect(await store.readBlob(run.id, first.blob.ref)).toStrictEqual(update);
+    await store.close();
   });
 
   it('puts the file in WAL mode', async () => {
@@ -108,6 +156,20 @@ describe('SQLite store', () => {
     withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$.priority', 'URGENT') WHERE seq = 2").run());
     expect(await store.readEvents(run.id, 0, 1)).toHaveLength(1);
     await expectAppError(store.readEvents(run.id, 0, 10), 'INVALID_INPUT', /priority/);
+    await store.close();
+  });
+
+  it('reads run rows and checkpoints written before runs recorded graph hashes, breakpoints and pauses, with neutral values', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun({ status: 'RUNNING' });
+    await store.createRun(run, []);
+    await store.commit({ events: [], runs: [], nodes: [], checkpoints: [makeCheckpoint(run.id, 2)] });
+    withRaw((db) => {
+      db.prepare("UPDATE runs SET data = json_remove(data, '$.graphHash', '$.timeoutMs', '$.breakpoints', '$.pause')").run();
+      db.prepare("UPDATE checkpoints SET data = json_remove(data, '$.writes', '$.resumes', '$.pastBreakpoints')").run();
+    });
+    expect(await store.getRun(run.id)).toStrictEqual({ ...run, graphHash: null, timeoutMs: null, breakpoints: [], pause: null });
+    expect(await store.latestCheckpoint(run.id)).toStrictEqual({ ...makeCheckpoint(run.id, 2), writes: {}, resumes: {}, pastBreakpoints: false });
     await store.close();
   });
 

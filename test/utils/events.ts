@@ -17,10 +17,14 @@ export function label(event: RunEvent): string {
   }
 }
 
-/** The contract every run's event list must meet, whatever the graph. */
+/**
+ * The contract every run's event list must meet, whatever the graph. A SystemNotice with code
+ * RECOVERY (a restart took the run up) may come before RunStarted, and abandons the node attempts
+ * then in flight (they start again); a RunPaused with interrupts ends those nodes' attempts.
+ */
 export function expectWellFormed(events: RunEvent[]): void {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  const first = events.findIndex((e) => e.type !== 'RunQueued');
+  const first = events.findIndex((e) => e.type !== 'RunQueued' && !isRecovery(e));
   expect(events[first]?.type).toBe('RunStarted');
   expect(events.filter(isTerminal)).toHaveLength(1);
   expect(isTerminal(events[events.length - 1]!)).toBe(true);
@@ -34,11 +38,23 @@ export function expectWellFormed(events: RunEvent[]): void {
       expect(open.has(e.nodeId), `${e.type} of ${e.nodeId} at seq ${e.seq} without NodeStarted`).toBe(true);
       open.delete(e.nodeId);
       if (e.type === 'NodeCompleted') completedAt.set(e.nodeId, e.seq);
+    } else if (isRecovery(e)) {
+      open.clear();
+    } else if (e.type === 'RunPaused') {
+      for (const { nodeId } of e.interrupts) {
+        expect(open.has(nodeId), `${nodeId} interrupted at seq ${e.seq} without NodeStarted`).toBe(true);
+        open.delete(nodeId);
+      }
+      expect(open.size, `RunPaused at seq ${e.seq} while ${[...open.keys()].join(', ')} still run`).toBe(0);
     } else if (e.type === 'Transition' || e.type === 'DataFlow') {
       const done = completedAt.get(e.from);
       expect(done !== undefined && done < e.seq, `${label(e)} at seq ${e.seq} before ${e.from} completed`).toBe(true);
     }
   }
+}
+
+function isRecovery(event: RunEvent): boolean {
+  return event.type === 'SystemNotice' && event.code === 'RECOVERY';
 }
 
 /** Events without what differs between two identical runs (ids, times, durations). */

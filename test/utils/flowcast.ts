@@ -24,7 +24,7 @@ export interface TestFlowcast {
 }
 
 /** An engine on a real SQLite file in a fresh temp dir (or in memory), with the demo graphs. */
-export function makeFlowcast(options: { store?: 'sqlite' | 'memory'; engine?: Partial<EngineOptions> } = {}): TestFlowcast {
+export function makeFlowcast(options: { store?: 'sqlite' | 'memory'; engine?: Partial<EngineOptions> } = {}): TestFlowcast & { dir: string | undefined } {
   let dir: string | undefined;
   let store: Store;
   if (options.store === 'memory') store = new MemoryStore();
@@ -32,23 +32,39 @@ export function makeFlowcast(options: { store?: 'sqlite' | 'memory'; engine?: Pa
     dir = mkdtempSync(join(tmpdir(), 'flowcast-test-'));
     store = openSqliteStore(join(dir, 'flowcast.db'));
   }
+  const parts = composeOn(store, options.engine);
+  return {
+    ...parts,
+    dir,
+    async close() {
+      await parts.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An engine of its own (event log, pub/sub, catalog with the demo graphs) on a given store, as one
+ * Flowcast process has. Two of them on two connections to one SQLite file stand for a process that
+ * stopped and the one that starts after it. close() shuts the engine down and closes the store.
+ */
+export function composeOn(store: Store, engine: Partial<EngineOptions> = {}): TestFlowcast {
   const pubsub = new MemoryPubSub();
   const log = new EventLog({ store, pubsub });
   const kinds = defaultKindRegistry();
   const catalog = new GraphCatalog(store, kinds);
   for (const graph of demoGraphs(kinds)) catalog.register(graph);
-  const engine = new Engine({ log, catalog, ...options.engine });
+  const composed = new Engine({ log, catalog, ...engine });
   return {
     store,
     pubsub,
     log,
     catalog,
-    engine,
+    engine: composed,
     events: (runId) => store.readEvents(runId, 0, 1_000_000),
     async close() {
-      await engine.shutdown();
+      await composed.shutdown();
       await store.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import WebSocket from 'ws';
@@ -17,14 +18,39 @@ export interface TestServer {
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
   wsClient(options?: Partial<Parameters<typeof createWsClient>[0]>): WsClient;
   sseClient(options?: Partial<Parameters<typeof createSseClient>[0]>): SseClient;
+  /** The server side of every open connection that carries a WebSocket or an SSE request, oldest first. */
+  streamSockets(): Duplex[];
+  /**
+   * Cuts, from the server side, every open connection that carries a WebSocket or an SSE request
+   * (as a proxy or a network would: no close frame, no end of stream). Returns how many it cut.
+   */
+  cutStreams(): number;
   stop(): Promise<void>;
 }
 
+export interface TestServerHooks {
+  /** The bufferSize of every run event stream the server opens (default 10,000), to reach FELL_BEHIND with fewer events. */
+  streamBufferSize?: number;
+}
+
 /** A real server on 127.0.0.1, port 0, with a SQLite file in a fresh temp dir. */
-export async function startTestServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}, hooks: TestServerHooks = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'flowcast-server-'));
   const config = { ...loadConfig({ PORT: '0', HOST: '127.0.0.1', FLOWCAST_DB: join(dir, 'flowcast.db'), FLOWCAST_SHUTDOWN_GRACE_MS: '200', ...env }), ...overrides };
-  const app = createApp(config);
+  const app = await createApp(config);
+  const { streamBufferSize } = hooks;
+  if (streamBufferSize !== undefined) {
+    const { log } = app.services;
+    const stream = log.stream.bind(log);
+    log.stream = (runId, options = {}) => stream(runId, { bufferSize: streamBufferSize, ...options });
+  }
+  const streams = new Set<Duplex>();
+  const track = (socket: Duplex): void => {
+    streams.add(socket);
+    socket.once('close', () => streams.delete(socket));
+  };
+  app.server.on('upgrade', (_req, socket: Duplex) => track(socket));
+  app.server.on('request', (req) => req.url?.startsWith('/graphql/stream') && track(req.socket));
   const url = await app.start();
   const clients: Array<{ dispose(): void | Promise<void> }> = [];
   return {
@@ -50,6 +76,14 @@ export async function startTestServer(env: Record<string, string> = {}, override
       const client = createSseClient({ url: `${url}/graphql/stream`, retryAttempts: 0, ...options });
       clients.push(client);
       return client;
+    },
+    streamSockets() {
+      return [...streams].filter((socket) => !socket.destroyed);
+    },
+    cutStreams() {
+      const open = [...streams].filter((socket) => !socket.destroyed);
+      for (const socket of open) socket.destroy();
+      return open.length;
     },
     async stop() {
       for (const client of clients) await client.dispose();

@@ -1,7 +1,9 @@
 import type { Client as WsClient } from 'graphql-ws';
 import type { Client as SseClient } from 'graphql-sse';
 import { deferred } from '../../src/common/async.ts';
-import type { NodeHandler } from '../../src/graph/types.ts';
+import type { GraphCatalog } from '../../src/engine/catalog.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { END, type NodeHandler } from '../../src/graph/types.ts';
 
 /** Helpers for server tests that follow long event streams: noisy nodes, gates, and one subscription segment. */
 
@@ -13,6 +15,11 @@ export function burst(count: number, every = 50, pad = ''): NodeHandler {
       if (i % every === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
+}
+
+/** Registers graph `id`: `hold` (e.g. a gate, so subscribers can attach first), then `flood` (e.g. a burst), then END. */
+export function registerHeldFlood(catalog: GraphCatalog, id: string, hold: NodeHandler, flood: NodeHandler): void {
+  catalog.register(new GraphBuilder({ id, name: id }).addNode('hold', hold).addNode('flood', flood).setEntry('hold').addEdge('hold', 'flood').addEdge('flood', END).compile(catalog.kinds));
 }
 
 /** A node that waits until `open()` is called (or the run is aborted). */
