@@ -1,4 +1,4 @@
-import type pc from 'picocolors';
+import pc from 'picocolors';
 import { applyEvent, newNodeSnapshot, type NodeSnapshot, type NodeStatus, type RunSnapshot, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 
@@ -44,6 +44,17 @@ export class RunPicture {
 }
 
 export type Colors = ReturnType<typeof pc.createColors>;
+
+/**
+ * Colours for what is written to `stream`: on a terminal (not TERM=dumb), or wherever FORCE_COLOR
+ * asks for them; never with NO_COLOR or FORCE_COLOR=0. Unlike picocolors' own guess, a CI
+ * variable does not turn them on: output piped to a file or another program stays plain.
+ */
+export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Colors {
+  const force = env['FORCE_COLOR'];
+  const on = 'NO_COLOR' in env ? false : force !== undefined ? force !== '0' && force !== 'false' : stream.isTTY === true && env['TERM'] !== 'dumb';
+  return pc.createColors(on);
+}
 
 export interface FrameOptions {
   /** Now, in ms since the epoch: running nodes and runs show the time since they started. */

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pc from 'picocolors';
 import { AppError, toAppError } from '../common/errors.ts';
 import { isPlainObject, parseJson, type JsonObject } from '../common/json.ts';
 import { exportRun } from '../engine/export.ts';
@@ -10,7 +9,7 @@ import { loadConfig } from '../server/config.ts';
 import { withStateUpdates } from '../store/blobs.ts';
 import type { Store } from '../store/types.ts';
 import { follow, outcome } from './follow.ts';
-import { RunPicture } from './frame.ts';
+import { colorsFor, RunPicture } from './frame.ts';
 import { connect, DEFAULT_SERVER, explainClientError, fromServerEvent, type Remote } from './remote.ts';
 import { formatRuns, parseLimit, parseStatuses } from './runs.ts';
 import { chooseSink } from './view.ts';
@@ -258,7 +257,7 @@ async function* storedEvents(store: Store, runId: string): AsyncGenerator<RunEve
 async function listRuns(values: Values): Promise<number> {
   const status = parseStatuses(values.status ?? []);
   const first = parseLimit(values.limit);
-  const colors = pc.createColors(pc.isColorSupported);
+  const colors = colorsFor(process.stdout);
   const print = (runs: Parameters<typeof formatRuns>[0]): number => {
     console.log(runs.length === 0 ? 'no runs' : formatRuns(runs, Date.now(), colors));
     return 0;

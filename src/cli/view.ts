@@ -1,8 +1,7 @@
 import { createLogUpdate } from 'log-update';
-import pc from 'picocolors';
 import type { RunEvent } from '../events/types.ts';
 import { formatEvent } from './format.ts';
-import { renderFrame, type RunPicture } from './frame.ts';
+import { colorsFor, renderFrame, type Colors, type RunPicture } from './frame.ts';
 
 /** Where a followed run's events go: a live view, or lines. `end` is called once, after the last event. */
 export interface EventSink {
@@ -37,12 +36,13 @@ export class LiveView implements EventSink {
   readonly #picture: RunPicture;
   readonly #stream: NodeJS.WriteStream;
   readonly #log: ReturnType<typeof createLogUpdate>;
-  readonly #colors = pc.createColors(pc.isColorSupported);
+  readonly #colors: Colors;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(picture: RunPicture, stream: NodeJS.WriteStream = process.stdout) {
     this.#picture = picture;
     this.#stream = stream;
+    this.#colors = colorsFor(stream);
     this.#log = createLogUpdate(sized(stream), { showCursor: false });
     this.#render();
     this.#timer = setInterval(() => this.#render(), FRAME_MS);

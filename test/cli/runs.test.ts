@@ -72,4 +72,15 @@ describe('flowcast runs', () => {
     expect((await flowcast('runs', '--server', server.url, '--status', 'running')).stdout).toBe('no runs\n');
   });
 
+  it('is plain when piped, even where CI is set; colours only when FORCE_COLOR asks and NO_COLOR does not forbid', async () => {
+    await server.gql('mutation { runGraph(graphId: "fan-out", input: {speed: 0}) { __typename } }');
+    const runs = (env: Record<string, string>): Promise<string> => cli(['runs', '--server', server.url], { cwd, env }).then((result) => result.stdout);
+    const bold = '\u001b[1m';
+    expect(await runs({ CI: '1' })).not.toContain('\u001b[');
+    table(await runs({ CI: '1', TERM: 'xterm-256color' }));
+    expect(await runs({ FORCE_COLOR: '1' })).toMatch(new RegExp(`^\\u001b\\[1mID +GRAPH`));
+    expect(await runs({ FORCE_COLOR: '1' })).toContain('\u001b[32mCOMPLETED');
+    expect(await runs({ FORCE_COLOR: '0', CI: '1' })).not.toContain(bold);
+    expect(await runs({ FORCE_COLOR: '1', NO_COLOR: '1' })).not.toContain(bold);
+  });
 });

@@ -21,8 +21,9 @@ export interface CliProcess {
 }
 
 /**
- * Starts `flowcast ...args` in `cwd`. The environment is this process's without DATABASE_URL and
- * FLOWCAST_SERVER (a test says which store and server it means), plus `env`.
+ * Starts `flowcast ...args` in `cwd`. The environment is this process's without DATABASE_URL,
+ * FLOWCAST_SERVER (a test says which store and server it means), FORCE_COLOR and NO_COLOR (a test
+ * says whether it wants colours), plus `env`.
  */
 export function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }): CliProcess {
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,8 +63,7 @@ export function cli(args: string[], options: { cwd: string; env?: Record<string,
 
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  if (!('DATABASE_URL' in extra)) delete env['DATABASE_URL'];
-  if (!('FLOWCAST_SERVER' in extra)) delete env['FLOWCAST_SERVER'];
+  for (const name of ['DATABASE_URL', 'FLOWCAST_SERVER', 'FORCE_COLOR', 'NO_COLOR']) if (!(name in extra)) delete env[name];
   return env;
 }
 
