@@ -1,6 +1,6 @@
 import type { Checkpoint, CommitBatch, NodeRow, Store, StoredBlob } from './types.ts';
 import type { PubSub } from '../events/pubsub.ts';
-import { applyEvent, toRecord, type RunSnapshot } from '../events/snapshot.ts';
+import { applyEvent, FINISHED_STATUSES, toRecord, type RunSnapshot } from '../events/snapshot.ts';
 import { isTerminal, type NewRunEvent, type RunEvent } from '../events/types.ts';
 import { DEFAULT_LARGE_PAYLOAD_BYTES, storeApart } from './blobs.ts';
 import { RunEventStream, type StreamOptions } from './stream.ts';
@@ -108,6 +108,11 @@ export class EventLog {
    * function is called when the flush writes the batch, once per flush attempt, and must return the
    * run's latest consistent checkpoint at that moment (its lastSeq no higher than the run's): the
    * engine passes one so that it need not copy its counters at every step.
+   *
+   * A run that has ended by the time its checkpoint would be written gets none: nothing resumes a
+   * finished run, its final state is in its run row, and most short runs start and end within one
+   * flush, where the checkpoint would be a quarter of what the commit writes. The run's earlier
+   * checkpoints stay until the run is deleted.
    */
   checkpoint(runId: string, checkpoint: Checkpoint | (() => Checkpoint)): void {
     if (!this.#keepCheckpoints) return;
@@ -190,7 +195,12 @@ export class EventLog {
     this.#blobs = [];
     this.#runs = new Map();
     this.#checkpoints = new Map();
-    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [...checkpoints.values()].map((c) => (typeof c === 'function' ? c() : c)), blobs };
+    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [], blobs };
+    for (const [runId, checkpoint] of checkpoints) {
+      const status = runs.get(runId)?.run.status;
+      if (status !== undefined && FINISHED_STATUSES.includes(status)) continue;
+      batch.checkpoints.push(typeof checkpoint === 'function' ? checkpoint() : checkpoint);
+    }
     for (const { run, nodes } of runs.values()) {
       batch.runs.push(toRecord(run));
       for (const id of nodes) {

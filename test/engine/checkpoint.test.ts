@@ -4,9 +4,9 @@ import type { Checkpoint, CommitBatch } from '../../src/store/types.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
 
 /**
- * A checkpoint after every step: whatever the store holds after any commit, its latest checkpoint
- * is the latest step boundary of the events stored with it, so a restart re-runs at most the step
- * that was in flight.
+ * A checkpoint after every step: whatever the store holds after any commit of an unfinished run,
+ * its latest checkpoint is the latest step boundary of the events stored with it, so a restart
+ * re-runs at most the step that was in flight. The commit that ends a run stores no checkpoint.
  */
 describe('engine: checkpoints', () => {
   let f: TestFlowcast;
@@ -22,15 +22,22 @@ describe('engine: checkpoints', () => {
   });
   afterEach(() => f.close());
 
-  /** After each commit: the stored events and the stored (highest-step) checkpoint of the run. */
+  /** After each commit while the run was unfinished: the stored events and the stored (highest-step) checkpoint of the run. */
   function afterEachCommit(runId: string): Array<{ events: RunEvent[]; checkpoint: Checkpoint | undefined }> {
     const events: RunEvent[] = [];
     let checkpoint: Checkpoint | undefined;
-    return commits.map((batch) => {
+    const states: Array<{ events: RunEvent[]; checkpoint: Checkpoint | undefined }> = [];
+    for (const batch of commits) {
       events.push(...batch.events.filter((e) => e.runId === runId));
+      const ended = batch.runs.some((r) => r.id === runId && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status));
+      if (ended) {
+        expect(batch.checkpoints.filter((c) => c.runId === runId), 'the commit that ends a run stores no checkpoint of it').toEqual([]);
+        break;
+      }
       for (const c of batch.checkpoints) if (c.runId === runId && (!checkpoint || c.step >= checkpoint.step)) checkpoint = c;
-      return { events: [...events], checkpoint };
-    });
+      states.push({ events: [...events], checkpoint });
+    }
+    return states;
   }
 
   function expectCheckpointCoversAllButTheStepInFlight(runId: string): void {
@@ -60,8 +67,11 @@ describe('engine: checkpoints', () => {
     const run = await f.engine.run(graph.id, {});
     expect(run).toMatchObject({ status: 'COMPLETED', step: 300, state: { n: 300 } });
     expectCheckpointCoversAllButTheStepInFlight(run.id);
-    // The last one is the last step's boundary: everything needed to go on, with nothing left to run.
-    expect(await f.store.latestCheckpoint(run.id)).toMatchObject({ step: 300, state: { n: 300 }, next: [], iterations: { tick: 300 }, joins: {}, writes: {}, resumes: {}, pastBreakpoints: false });
+    // The stored one is the boundary of the last commit before the end: a finished run needs none of its own.
+    const last = afterEachCommit(run.id).at(-1)!.checkpoint!;
+    expect(last.step).toBeLessThan(300);
+    expect(await f.store.latestCheckpoint(run.id)).toStrictEqual(last);
+    expect(last).toMatchObject({ state: { n: last.step }, next: ['tick'], iterations: { tick: last.step }, joins: {}, writes: {}, resumes: {}, pastBreakpoints: false });
   });
 
   it('stores with every commit the latest step boundary, with parallel branches, a join and delays', async () => {
@@ -70,8 +80,8 @@ describe('engine: checkpoints', () => {
     expectCheckpointCoversAllButTheStepInFlight(run.id);
     const steps = new Set(afterEachCommit(run.id).map((s) => s.checkpoint?.step));
     // Every step after the first (which is synchronous) waits on timers, so each boundary was the
-    // stored checkpoint at some point.
-    for (let step = 1; step <= run.step; step++) expect(steps.has(step), `checkpoint of step ${step}`).toBe(true);
+    // stored checkpoint at some point; but the last, whose commit ends the run.
+    for (let step = 1; step < run.step; step++) expect(steps.has(step), `checkpoint of step ${step}`).toBe(true);
   });
 
   it('records join progress and the step count in the checkpoint', async () => {
