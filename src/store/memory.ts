@@ -3,7 +3,7 @@ import type { JsonValue } from '../common/json.ts';
 import { FINISHED_STATUSES, type NodeSnapshot, type RunRecord } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { Checkpoint, CommitBatch, GraphRecord, Page, PageRequest, RunFilter, Store } from './types.ts';
-import { checkPage, retentionCutoff } from './page.ts';
+import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 
 /**
  * A Store in process memory: nothing survives the process. For tests and for measuring the
@@ -156,8 +156,4 @@ export class MemoryStore implements Store {
     const list = this.#events.get(runId);
     return list && list.length > 0 ? list[list.length - 1]!.seq : 0;
   }
-}
-
-function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -18,3 +18,25 @@ export function retentionCutoff(before: string, limit: number): string {
   if (Number.isNaN(ms)) throw new AppError('INVALID_INPUT', `before must be an ISO-8601 time such as 2025-01-31T00:00:00.000Z, got ${JSON.stringify(before)}`);
   return new Date(ms).toISOString();
 }
+
+/**
+ * Orders strings by Unicode code point, as SQLite's BINARY collation and PostgreSQL's "C" order
+ * UTF-8 text, so that every store lists things in the same order. (`<` on strings compares UTF-16
+ * code units, which puts astral characters before U+E000–U+FFFF.)
+ */
+export function byCodePoint(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit moved so that surrogates (astral code points) rank above U+E000–U+FFFF. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
+}

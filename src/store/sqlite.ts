@@ -6,8 +6,8 @@ import type { JsonValue } from '../common/json.ts';
 import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import { loadMigrations } from './migrate.ts';
 import { checkpointData, nodeData, runParams, toEvent, toEventData, toGraph, toRun, toCheckpoint, type EventRow, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
-import { checkPage, retentionCutoff } from './page.ts';
-import type { CommitBatch, Page, PageRequest, RunFilter, Store } from './types.ts';
+import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
+import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock before failing. Default 5000. */
@@ -19,7 +19,7 @@ export interface SqliteStore extends Store {
   readonly path: string;
 }
 
-type InsertRunParams = [...RunParams, pending: string, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
+type InsertRunParams = [...RunParams, nodes: string, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
 type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
 interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
 /** A stored run as the writes need it: its key in the other tables and its graph. */
@@ -88,8 +88,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const getGraph = db.prepare<[string], GraphRow>('SELECT * FROM graphs WHERE id = ?');
   const listGraphs = db.prepare<[], GraphRow>('SELECT * FROM graphs ORDER BY id');
   const deleteGraph = db.prepare<[string]>('DELETE FROM graphs WHERE id = ?');
-  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, concurrency_key, idempotency_key, finished_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, nodes, concurrency_key, idempotency_key, finished_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
   const findIdempotent = db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE idempotency_key = ?');
   const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ?, finished_at = ? WHERE no = ?');
   // Apart from updateRun because a column in a SET rewrites its index entries even when its value
@@ -97,13 +97,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const moveRun = db.prepare<[string, number]>('UPDATE runs SET graph_id = ? WHERE no = ?');
   const findRun = db.prepare<[string], { no: number; graph_id: string }>('SELECT no, graph_id FROM runs WHERE id = ?');
   const getRun = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
-  // Node rows, plus a NULL-data row for each node listed PENDING at createRun that has no row
-  // since; sorted by SQLite (BINARY: code-point order), like every other listing.
-  const getNodes = db.prepare<{ id: string }, { node_id: string; data: string | null }>(`SELECT n.node_id, n.data FROM runs r JOIN nodes n ON n.run_no = r.no WHERE r.id = @id
-    UNION ALL
-    SELECT p.value, NULL FROM runs r, json_each(r.pending) p WHERE r.id = @id
-      AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.run_no = r.no AND n.node_id = p.value)
-    ORDER BY 1`);
+  // A run's nodes: those in its row (`pending` before migration 005, `nodes` since), and its node rows, which win.
+  const getRunNodes = db.prepare<[string], { no: number; pending: string; nodes: string | null }>('SELECT no, pending, nodes FROM runs WHERE id = ?');
+  const getNodeRows = db.prepare<[number], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_no = ?');
   // DO NOTHING + a changes check instead of catching SQLITE_CONSTRAINT: never overwrites, and says which event.
   const findEvent = db.prepare<[number, number], { seq: number }>('SELECT seq FROM events WHERE run_no = ? AND seq = ?');
   const readEvents = db.prepare<[number, number, number], EventRow>('SELECT seq, type, data FROM events WHERE run_no = ? AND seq > ? ORDER BY seq LIMIT ?');
@@ -163,34 +159,34 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   /** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
   interface Creation {
     params: ReturnType<typeof runParams>;
-    pending: string;
-    nodes: Array<[nodeId: string, data: string]>;
+    /** Node id -> its NodeData as JSON, or null for a node as newNodeSnapshot makes it; the last snapshot of a repeated id counts. */
+    nodes: Map<string, string | null>;
     keys: [concurrencyKey: string | null, idempotencyKey: string | null];
     finishedAt: string | null;
   }
 
   function prepareCreation(run: RunRecord, nodes: NodeSnapshot[]): Creation {
-    // Untouched PENDING nodes (most of them, at creation) are only listed in the run row; the
-    // others get node rows. The last snapshot of a repeated node id counts.
-    const pending: string[] = [];
-    const touched: Array<[string, string]> = [];
-    for (const node of new Map(nodes.map((n) => [n.nodeId, n])).values()) {
-      if (isUntouched(node)) pending.push(node.nodeId);
-      else touched.push([node.nodeId, JSON.stringify(nodeData(node))]);
-    }
-    return { params: runParams(run), pending: JSON.stringify(pending), nodes: touched, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
+    const packed = new Map<string, string | null>();
+    for (const node of nodes) packed.set(node.nodeId, isUntouched(node) ? null : JSON.stringify(nodeData(node)));
+    return { params: runParams(run), nodes: packed, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
   }
 
-  function insertRunRows({ params, pending, nodes, keys, finishedAt }: Creation): RunRef {
-    const [id, graphId, status, priority, data, createdAt, updatedAt] = params;
-    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, pending, ...keys, finishedAt);
-    if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
-    const no = Number(result.lastInsertRowid);
-    for (let start = 0; start < nodes.length; start += CHUNK) {
-      const chunk = nodes.slice(start, start + CHUNK);
-      upsertNodes(chunk.length).run(chunk.flatMap(([nodeId, json]) => [no, nodeId, json]));
+  /**
+   * Inserts a created run's row with its nodes in it (no node rows). Within a commit, `latest` is
+   * the batch's record of the run and `rows` its node rows, so the row goes in as it ends that
+   * commit: one insert instead of an insert, an update and node rows.
+   */
+  function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[]): RunRef {
+    const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
+    let nodes = creation.nodes;
+    if (rows) {
+      nodes = new Map(nodes);
+      for (const row of rows) nodes.set(row.nodeId, JSON.stringify(nodeData(row)));
     }
-    return { no, graphId };
+    const packed = `{${Array.from(nodes, ([nodeId, json]) => `${JSON.stringify(nodeId)}:${json ?? 'null'}`).join(',')}}`;
+    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, ...creation.keys, latest ? latest.finishedAt : creation.finishedAt);
+    if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
+    return { no: Number(result.lastInsertRowid), graphId };
   }
 
   /*
@@ -212,8 +208,19 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   }
 
   const commitTx = db.transaction(function commitTx(batch: CommitBatch): Array<[string, RunRef]> {
-    const created = [...creations].map(([id, creation]): [string, RunRef] => [id, insertRunRows(creation)]);
-    const fresh = new Map(created);
+    const fresh = new Map<string, RunRef>();
+    if (creations.size > 0) {
+      const latest = new Map<string, RunRecord>();
+      for (const run of batch.runs) if (creations.has(run.id)) latest.set(run.id, run);
+      const rows = new Map<string, NodeRow[]>();
+      for (const node of batch.nodes) {
+        if (!creations.has(node.runId)) continue;
+        const list = rows.get(node.runId);
+        if (list) list.push(node);
+        else rows.set(node.runId, [node]);
+      }
+      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id)));
+    }
     // A batch holds long runs of one run's events: look its ref up once per run of them.
     let lastId: string | undefined;
     let last: RunRef | undefined;
@@ -241,6 +248,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
     }
     for (const run of batch.runs) {
+      // A run created in this commit went in as the batch left it.
+      if (fresh.has(run.id)) continue;
       const target = refOf(run.id);
       const [, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
       if (graphId !== target.graphId) {
@@ -253,10 +262,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
       updateRun.run(status, priority, data, createdAt, updatedAt, run.finishedAt, target.no);
     }
-    writeNodes(batch.nodes.map((node) => ({ no: refOf(node.runId).no, node })));
+    writeNodes(fresh.size === 0 ? batch.nodes.map((node) => ({ no: refOf(node.runId).no, node })) : batch.nodes.filter((node) => !fresh.has(node.runId)).map((node) => ({ no: refOf(node.runId).no, node })));
     for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
     for (const blob of batch.blobs ?? []) insertBlob.run(refOf(blob.runId).no, blob.ref, blob.json);
-    return created;
+    return [...fresh];
   });
 
   const deleteExpiredTx = db.transaction(function deleteExpiredTx(before: string, limit: number): string[] {
@@ -316,7 +325,15 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     },
     async getNodes(runId) {
       settle();
-      return getNodes.all({ id: runId }).map((row) => (row.data === null ? newNodeSnapshot(row.node_id) : { nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) }));
+      const run = getRunNodes.get(runId);
+      if (!run) return [];
+      const byId = new Map<string, NodeSnapshot>();
+      for (const nodeId of JSON.parse(run.pending) as string[]) byId.set(nodeId, newNodeSnapshot(nodeId));
+      if (run.nodes !== null) {
+        for (const [nodeId, data] of Object.entries(JSON.parse(run.nodes) as Record<string, NodeData | null>)) byId.set(nodeId, data === null ? newNodeSnapshot(nodeId) : { nodeId, ...data });
+      }
+      for (const row of getNodeRows.all(run.no)) byId.set(row.node_id, { nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) });
+      return [...byId.values()].sort((a, b) => byCodePoint(a.nodeId, b.nodeId));
     },
     async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
       settle();

@@ -100,6 +100,22 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(await store.getNodes(run.id)).toStrictEqual([makeNode('p'), snapshot(r)]);
       });
 
+      it('lists nodes in code point order, whether written with the run, by later commits or both', async () => {
+        const run = makeRun();
+        const ids = ['\u{1F600}', '\uE000', 'a', 'B', 'é'];
+        await store.createRun(run, ids.map((id) => makeNode(id)));
+        const first = makeNodeRow(run.id, 'a', { status: 'RUNNING' });
+        await store.commit(batch({ events: makeEvents(run.id, 1, 1), runs: [{ ...run, status: 'RUNNING' }], nodes: [first] }));
+        const order = ['B', 'a', 'é', '\uE000', '\u{1F600}'];
+        expect((await store.getNodes(run.id)).map((n) => n.nodeId)).toStrictEqual(order);
+        const later = makeNodeRow(run.id, '\u{1F600}', { status: 'SUCCEEDED', attempts: 1 });
+        await store.commit(batch({ nodes: [later, makeNodeRow(run.id, 'z')] }));
+        const nodes = await store.getNodes(run.id);
+        expect(nodes.map((n) => n.nodeId)).toStrictEqual(['B', 'a', 'z', 'é', '\uE000', '\u{1F600}']);
+        expect(nodes.find((n) => n.nodeId === 'a')).toStrictEqual(snapshot(first));
+        expect(nodes.find((n) => n.nodeId === '\u{1F600}')).toStrictEqual(snapshot(later));
+      });
+
       it('keeps null fields null', async () => {
         const run = makeRun();
         await store.createRun(run, [makeNode('only')]);
@@ -511,7 +527,8 @@ function batch(parts: Partial<CommitBatch>): CommitBatch {
   return { events: [], runs: [], nodes: [], checkpoints: [], ...parts };
 }
 
-function snapshot(row: NodeRow): NodeSnapshot {
+/** A node row as getNodes gives it back. */
+export function snapshot(row: NodeRow): NodeSnapshot {
   const { runId: _runId, ...node } = row;
   return node;
 }

@@ -8,10 +8,10 @@ import { AppError } from '../../src/common/errors.ts';
 import type { RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
-import { runParams, toEventData } from '../../src/store/rows.ts';
+import { nodeData, runParams, toEventData } from '../../src/store/rows.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
-import { expectAppError, runStoreSpec } from './spec.ts';
+import { expectAppError, runStoreSpec, snapshot } from './spec.ts';
 
 let specDir = '';
 runStoreSpec(
@@ -49,7 +49,7 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
@@ -67,7 +67,8 @@ describe('SQLite store', () => {
       const insert = db.prepare('INSERT INTO runs (id, graph_id, status, priority, data, pending, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const run of [old, running]) {
         const [id, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
-        const { lastInsertRowid } = insert.run(id, graphId, status, priority, data, '[]', createdAt, updatedAt);
+        const { lastInsertRowid } = insert.run(id, graphId, status, priority, data, run === running ? '["p","q"]' : '[]', createdAt, updatedAt);
+        if (run === running) db.prepare('INSERT INTO nodes (run_no, node_id, data) VALUES (?, ?, ?)').run(lastInsertRowid, 'q', JSON.stringify(nodeData(makeNode('q', { status: 'RUNNING' }))));
         db.prepare('INSERT INTO events (run_no, seq, type, data) VALUES (?, 1, ?, ?)').run(lastInsertRowid, 'Progress', toEventData(makeEvent(run.id, 1, 'Progress'), run.graphId));
       }
     });
@@ -78,6 +79,10 @@ describe('SQLite store', () => {
     expect(await store.readEvents(old.id, 0, 10)).toStrictEqual([]);
     expect(await store.getRun(running.id)).toStrictEqual(running);
     expect(await store.readEvents(running.id, 0, 10)).toStrictEqual([makeEvent(running.id, 1, 'Progress')]);
+    // Its nodes as that version listed them: untouched ones in `pending`, a row winning over the list.
+    expect(await store.getNodes(running.id)).toStrictEqual([makeNode('p'), makeNode('q', { status: 'RUNNING' })]);
+    await store.commit({ events: [], runs: [], nodes: [makeNodeRow(running.id, 'p', { status: 'SKIPPED' })], checkpoints: [] });
+    expect(await store.getNodes(running.id)).toStrictEqual([makeNode('p', { status: 'SKIPPED' }), makeNode('q', { status: 'RUNNING' })]);
     await store.close();
   });
 
@@ -199,16 +204,27 @@ describe('SQLite store', () => {
     await b.close();
   });
 
-  it('stores events without the fields kept elsewhere, and no rows for untouched PENDING nodes', async () => {
+  it('stores events without the fields kept elsewhere, the nodes of a run in its row at first, and node rows only for later changes', async () => {
     const store = openSqliteStore(file);
     const run = makeRun();
     await store.createRun(run, [makeNode('a'), makeNode('b'), makeNode('c', { status: 'SKIPPED' })]);
     const events = [makeEvent(run.id, 1, 'RunStarted'), makeEvent(run.id, 2, 'Progress', 'other-graph')];
-    await store.commit({ events, runs: [], nodes: [makeNodeRow(run.id, 'b', { status: 'RUNNING' })], checkpoints: [] });
-    await store.close();
+    const running = makeNodeRow(run.id, 'b', { status: 'RUNNING' });
+    await store.commit({ events, runs: [{ ...run, status: 'RUNNING' }], nodes: [running], checkpoints: [] });
     const stored = withRaw((db) => db.prepare<[], { data: string }>('SELECT data FROM events ORDER BY seq').all()).map((row) => JSON.parse(row.data) as object);
     expect(stored.map((data) => Object.keys(data).filter((key) => ['runId', 'seq', 'type', 'graphId'].includes(key)))).toStrictEqual([[], ['graphId']]);
-    expect(withRaw((db) => db.prepare('SELECT node_id FROM nodes ORDER BY node_id').pluck().all())).toStrictEqual(['b', 'c']);
+    // One insert for the run as the commit left it: its nodes in its row, untouched ones as null.
+    const row = (): { status: string; nodes: string; rows: string[] } => withRaw((db) => ({
+      ...db.prepare<[], { status: string; nodes: string }>('SELECT status, nodes FROM runs').get()!,
+      rows: db.prepare<[], string>('SELECT node_id FROM nodes ORDER BY node_id').pluck().all(),
+    }));
+    expect(row()).toMatchObject({ status: 'RUNNING', rows: [] });
+    expect(JSON.parse(row().nodes)).toStrictEqual({ a: null, b: nodeData(running), c: nodeData(makeNode('c', { status: 'SKIPPED' })) });
+    const done = makeNodeRow(run.id, 'b', { status: 'SUCCEEDED' });
+    await store.commit({ events: [], runs: [], nodes: [done], checkpoints: [] });
+    expect(row().rows).toStrictEqual(['b']);
+    expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a'), snapshot(done), makeNode('c', { status: 'SKIPPED' })]);
+    await store.close();
   });
 
   it('gives back an event the engine wrote with its keys in the same order, so it serializes the same', async () => {
