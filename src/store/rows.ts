@@ -30,6 +30,16 @@ export function toEventData(event: RunEvent, runGraphId: string): string {
 }
 
 /**
+ * An event as one entry of a SQLite event batch (a JSON list): like toEventData, but with its
+ * type, which has no column there.
+ */
+export function toBatchEntry(event: RunEvent, runGraphId: string): string {
+  const { runId: _runId, seq: _seq, graphId, ...data } = event;
+  if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
+  return JSON.stringify(data);
+}
+
+/**
  * A stored event made whole again and validated. The keys come back in the order the engine's
  * emitter gives them (type first, runId and graphId just before at, seq last), so a replayed event
  * serializes to the same JSON as the live one did.
@@ -41,8 +51,17 @@ export function toEvent(row: EventRow, runId: string, graphId: string): RunEvent
   } catch (error) {
     throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} is not JSON: ${(error as Error).message}`);
   }
-  if (!isPlainObject(data)) throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} must be an object`);
-  const event: Record<string, unknown> = { type: row.type };
+  return restoreEvent(data, row.type, row.seq, runId, graphId);
+}
+
+/**
+ * `fields` (an event's stored JSON, parsed) made a whole, validated event: `type` first when it
+ * is stored apart (else `fields` holds it, first), runId and graphId put back, seq last.
+ */
+export function restoreEvent(fields: unknown, type: string | undefined, seq: number, runId: string, graphId: string): RunEvent {
+  if (!isPlainObject(fields)) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} must be an object`);
+  const data = fields;
+  const event: Record<string, unknown> = type === undefined ? {} : { type };
   for (const key of Object.keys(data)) {
     if (key === 'at') {
       event['runId'] = runId;
@@ -54,7 +73,7 @@ export function toEvent(row: EventRow, runId: string, graphId: string): RunEvent
   }
   event['runId'] = runId;
   event['graphId'] ??= graphId;
-  event['seq'] = row.seq;
+  event['seq'] = seq;
   return decodeEvent(event);
 }
 

@@ -4,8 +4,9 @@ import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
 import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import type { RunEvent } from '../events/types.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkpointData, nodeData, runParams, toEvent, toEventData, toGraph, toRun, toCheckpoint, type EventRow, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkpointData, nodeData, restoreEvent, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
@@ -32,8 +33,10 @@ interface RunRef { no: number; graphId: string }
  * of 1000 checkpoints took a large share of a write-heavy log's time.
  */
 const WAL_AUTOCHECKPOINT = 10_000;
-/** Rows per multi-row INSERT of events or node rows. */
+/** Rows per multi-row INSERT of node rows, and events per stored batch of events. */
 const CHUNK = 64;
+/** A batch of events is closed once its entries' JSON passes this many characters. */
+const BATCH_CHARS = 64 * 1024;
 /** runRefs starts over when it holds this many runs. */
 const RUN_REF_CACHE = 50_000;
 const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
@@ -100,13 +103,15 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   // A run's nodes: those in its row (`pending` before migration 005, `nodes` since), and its node rows, which win.
   const getRunNodes = db.prepare<[string], { no: number; pending: string; nodes: string | null }>('SELECT no, pending, nodes FROM runs WHERE id = ?');
   const getNodeRows = db.prepare<[number], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_no = ?');
-  // DO NOTHING + a changes check instead of catching SQLITE_CONSTRAINT: never overwrites, and says which event.
-  const findEvent = db.prepare<[number, number], { seq: number }>('SELECT seq FROM events WHERE run_no = ? AND seq = ?');
-  const readEvents = db.prepare<[number, number, number], EventRow>('SELECT seq, type, data FROM events WHERE run_no = ? AND seq > ? ORDER BY seq LIMIT ?');
-  const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE run_no = (SELECT no FROM runs WHERE id = ?)');
-  // Events leave graphId out when it is their run's (see toEventData): before a run's graph_id
-  // changes, those events get the old one written in.
-  const keepGraphId = db.prepare<[string, number]>("UPDATE events SET data = json_set(data, '$.graphId', ?) WHERE run_no = ? AND json_type(data, '$.graphId') IS NULL");
+  // Events are stored in batches (migration 006): the one holding the event after `from - 1` is the
+  // last to start at or before `from`; then every later one.
+  const readBatches = db.prepare<{ no: number; from: number }, { seq: number; data: string }>(`SELECT seq, data FROM events
+    WHERE run_no = @no AND seq >= coalesce((SELECT max(seq) FROM events WHERE run_no = @no AND seq <= @from), 0) ORDER BY seq`);
+  const lastSeqOf = db.prepare<[number], { last_seq: number }>('SELECT last_seq FROM events WHERE run_no = ? ORDER BY seq DESC LIMIT 1');
+  const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT (SELECT last_seq FROM events WHERE run_no = r.no ORDER BY seq DESC LIMIT 1) AS seq FROM runs r WHERE r.id = ?');
+  const insertBatch = db.prepare<[number, number, number, string]>('INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)');
+  const runBatches = db.prepare<[number], { rowid: number; data: string }>('SELECT rowid, data FROM events WHERE run_no = ?');
+  const rewriteBatch = db.prepare<[string, number]>('UPDATE events SET data = ? WHERE rowid = ?');
   const upsertCheckpoint = db.prepare<[number, number, string]>(`INSERT INTO checkpoints (run_no, step, data) VALUES (?, ?, ?)
     ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
   const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
@@ -120,9 +125,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   // One statement per filter shape (at most 8), prepared on first use; the status list is bound as JSON.
   // An empty status list, like an absent one, does not filter (as in MemoryStore).
   const listStatements = new Map<string, Database.Statement<ListParams, RunRow>>();
-  // Events and node rows go in as multi-row INSERTs of up to CHUNK rows: one statement call per
-  // chunk instead of per row is most of the cost of a write-heavy run.
-  const insertEvents = multiRowStatement(db, 'INSERT INTO events (run_no, seq, type, data)', '(?, ?, ?, ?)', 'ON CONFLICT DO NOTHING');
+  // Node rows go in as multi-row INSERTs of up to CHUNK rows: one statement call per chunk instead
+  // of per row is most of the cost of a write-heavy run.
   const upsertNodes = multiRowStatement(db, 'INSERT INTO nodes (run_no, node_id, data)', '(?, ?, ?)', 'ON CONFLICT (run_no, node_id) DO UPDATE SET data = excluded.data');
 
   // Run id -> its no and graph_id. Only committed runs go in, and only finished runs are deleted
@@ -142,6 +146,51 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     // INTERNAL: the event log creates every run before it commits anything of it.
     if (!row) throw new AppError('INTERNAL', `run ${id} does not exist; createRun must come before committing its events, nodes or checkpoints`);
     return remember(id, { no: row.no, graphId: row.graph_id });
+  }
+
+  /**
+   * Events leave graphId out when it is their run's (see toBatchEntry): before a run's graph_id
+   * changes, those of its events get the old one written in.
+   */
+  function keepGraphId(graphId: string, no: number): void {
+    for (const batch of runBatches.all(no)) {
+      const entries = JSON.parse(batch.data) as Array<Record<string, unknown>>;
+      for (const entry of entries) entry['graphId'] ??= graphId;
+      rewriteBatch.run(JSON.stringify(entries), batch.rowid);
+    }
+  }
+
+  /**
+   * Writes a commit's events: each run's as batches of consecutive seqs, each after every event
+   * the run already has (AppError INTERNAL otherwise: only the event log assigns seqs, so a
+   * repeat means two writers or a bug there).
+   */
+  function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): void {
+    interface Open { no: number; first: number; last: number; entries: string[]; chars: number }
+    const open = new Map<string, Open>();
+    const written = new Map<string, number>();
+    const close = (runId: string, batch: Open): void => {
+      insertBatch.run(batch.no, batch.first, batch.last, `[${batch.entries.join(',')}]`);
+      written.set(runId, batch.last);
+      open.delete(runId);
+    };
+    for (const event of events) {
+      const run = refOf(event.runId);
+      let batch = open.get(event.runId);
+      // A run created in this commit has no events yet.
+      const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get(run.no)?.last_seq ?? 0)));
+      if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
+      if (batch && (event.seq !== batch.last + 1 || batch.entries.length >= CHUNK || batch.chars >= BATCH_CHARS)) {
+        close(event.runId, batch);
+        batch = undefined;
+      }
+      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, entries: [], chars: 0 }));
+      const entry = toBatchEntry(event, run.graphId);
+      batch.entries.push(entry);
+      batch.chars += entry.length;
+      batch.last = event.seq;
+    }
+    for (const [runId, batch] of open) close(runId, batch);
   }
 
   function writeNodes(rows: ReadonlyArray<{ no: number; node: NodeSnapshot }>): void {
@@ -231,22 +280,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
       return last;
     };
-    const { events } = batch;
-    for (let start = 0; start < events.length; start += CHUNK) {
-      const end = Math.min(start + CHUNK, events.length);
-      const params: unknown[] = [];
-      for (let i = start; i < end; i++) {
-        const event = events[i]!;
-        const run = refOf(event.runId);
-        params.push(run.no, event.seq, event.type, toEventData(event, run.graphId));
-      }
-      if (insertEvents(end - start).run(params).changes !== end - start) {
-        // INTERNAL: only the event log assigns seqs, so a repeat means two writers or a bug there.
-        const chunk = events.slice(start, end);
-        const taken = chunk.find((event) => findEvent.get(refOf(event.runId).no, event.seq) !== undefined) ?? chunk[0]!;
-        throw new AppError('INTERNAL', `run ${taken.runId} already has an event with seq ${taken.seq}; events are append-only`);
-      }
-    }
+    writeEvents(batch.events, refOf, fresh);
     for (const run of batch.runs) {
       // A run created in this commit went in as the batch left it.
       if (fresh.has(run.id)) continue;
@@ -255,7 +289,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       if (graphId !== target.graphId) {
         const stored = findRun.get(run.id)?.graph_id;
         if (stored !== undefined && stored !== graphId) {
-          keepGraphId.run(stored, target.no);
+          keepGraphId(stored, target.no);
           moveRun.run(graphId, target.no);
         }
         target.graphId = graphId;
@@ -363,10 +397,20 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     async readEvents(runId, afterSeq, limit) {
       settle();
       if (!Number.isInteger(limit) || limit < 0) throw new AppError('INVALID_INPUT', `limit must be an integer of 0 or more, got ${String(limit)}`);
+      if (!Number.isInteger(afterSeq)) throw new AppError('INVALID_INPUT', `afterSeq must be an integer, got ${String(afterSeq)}`);
       // graph_id from the row, not runRefs: another connection may have changed it.
       const run = findRun.get(runId);
-      if (!run) return [];
-      return readEvents.all(run.no, afterSeq, limit).map((row) => toEvent(row, runId, run.graph_id));
+      const events: RunEvent[] = [];
+      if (!run || limit === 0) return events;
+      for (const batch of readBatches.iterate({ no: run.no, from: afterSeq + 1 })) {
+        const entries = parseBatch(batch.data, runId, batch.seq);
+        for (let i = Math.max(0, afterSeq + 1 - batch.seq); i < entries.length; i++) {
+          events.push(restoreEvent(entries[i], undefined, batch.seq + i, runId, run.graph_id));
+          // Leaving the loop early resets the statement.
+          if (events.length === limit) return events;
+        }
+      }
+      return events;
     },
     async readBlob(runId, ref) {
       settle();
@@ -417,4 +461,16 @@ function multiRowStatement(db: Database.Database, head: string, tuple: string, t
 function isUntouched(node: NodeSnapshot): boolean {
   const data = nodeData(node);
   return UNTOUCHED_KEYS.every((key) => data[key] === UNTOUCHED[key]);
+}
+
+/** A stored batch of events (migration 006) as its list of entries. */
+function parseBatch(data: string, runId: string, seq: number): unknown[] {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(data);
+  } catch (error) {
+    throw new AppError('INVALID_INPUT', `events ${runId}#${seq}… are not JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(entries)) throw new AppError('INVALID_INPUT', `events ${runId}#${seq}… must be a JSON list`);
+  return entries;
 }

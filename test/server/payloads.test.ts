@@ -63,7 +63,9 @@ describe('large state updates: stored once, sent only when selected', () => {
     try {
       const blobs = db.prepare<[string], { size: number }>('SELECT length(b.data) AS size FROM blobs b JOIN runs r ON r.no = b.run_no WHERE r.id = ?').all(runId);
       expect(blobs).toStrictEqual([{ size: JSON.stringify(UPDATE).length }]);
-      const largest = db.prepare<[string], { size: number }>("SELECT max(length(e.data)) AS size FROM events e JOIN runs r ON r.no = e.run_no WHERE r.id = ? AND e.type = 'NodeCompleted'").get(runId);
+      // Events are stored in batches, JSON lists of their entries (SQLite migration 006).
+      const largest = db.prepare<[string], { size: number }>(`SELECT max(length(j.value)) AS size
+        FROM events e JOIN runs r ON r.no = e.run_no, json_each(e.data) j WHERE r.id = ? AND j.value ->> '$.type' = 'NodeCompleted'`).get(runId);
       expect(largest!.size).toBeLessThan(400);
     } finally {
       db.close();

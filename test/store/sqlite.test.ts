@@ -49,7 +49,7 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
@@ -69,7 +69,9 @@ describe('SQLite store', () => {
         const [id, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
         const { lastInsertRowid } = insert.run(id, graphId, status, priority, data, run === running ? '["p","q"]' : '[]', createdAt, updatedAt);
         if (run === running) db.prepare('INSERT INTO nodes (run_no, node_id, data) VALUES (?, ?, ?)').run(lastInsertRowid, 'q', JSON.stringify(nodeData(makeNode('q', { status: 'RUNNING' }))));
-        db.prepare('INSERT INTO events (run_no, seq, type, data) VALUES (?, 1, ?, ?)').run(lastInsertRowid, 'Progress', toEventData(makeEvent(run.id, 1, 'Progress'), run.graphId));
+        const insertEvent = db.prepare('INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)');
+        insertEvent.run(lastInsertRowid, 1, 'Progress', toEventData(makeEvent(run.id, 1, 'Progress'), run.graphId));
+        if (run === running) for (const seq of [2, 3]) insertEvent.run(lastInsertRowid, seq, 'Transition', toEventData(makeEvent(run.id, seq, 'Transition', seq === 3 ? 'other-graph' : run.graphId), run.graphId));
       }
     });
     const store = openSqliteStore(file);
@@ -78,7 +80,13 @@ describe('SQLite store', () => {
     expect(await store.getRun(old.id)).toBeUndefined();
     expect(await store.readEvents(old.id, 0, 10)).toStrictEqual([]);
     expect(await store.getRun(running.id)).toStrictEqual(running);
-    expect(await store.readEvents(running.id, 0, 10)).toStrictEqual([makeEvent(running.id, 1, 'Progress')]);
+    // Its events, one row each then, read back whole, and appended to.
+    const before = [makeEvent(running.id, 1, 'Progress'), makeEvent(running.id, 2, 'Transition'), makeEvent(running.id, 3, 'Transition', 'other-graph')];
+    expect(await store.readEvents(running.id, 0, 10)).toStrictEqual(before);
+    expect(await store.readEvents(running.id, 1, 10)).toStrictEqual(before.slice(1));
+    await expectAppError(store.commit({ events: makeEvents(running.id, 3, 3), runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /seq 3/);
+    await store.commit({ events: makeEvents(running.id, 4, 5), runs: [], nodes: [], checkpoints: [] });
+    expect(await store.readEvents(running.id, 2, 10)).toStrictEqual([before[2], ...makeEvents(running.id, 4, 5)]);
     // Its nodes as that version listed them: untouched ones in `pending`, a row winning over the list.
     expect(await store.getNodes(running.id)).toStrictEqual([makeNode('p'), makeNode('q', { status: 'RUNNING' })]);
     await store.commit({ events: [], runs: [], nodes: [makeNodeRow(running.id, 'p', { status: 'SKIPPED' })], checkpoints: [] });
@@ -153,12 +161,37 @@ describe('SQLite store', () => {
     expect(error).toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/version 999, newer/) });
   });
 
+  it('stores a run\'s events of a commit as batches of consecutive seqs, at most 64 events or about 64 KiB each, and reads any slice of them', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    // 1..150 with a gap after 100, and 151..160 carrying 20 KB each: a batch closes at 64 events,
+    // at a gap, and once its entries pass 64 KiB (103..150 are about 9 KB, so 151..153 join them).
+    const big = (seq: number): RunEvent => ({ ...makeEvent(run.id, seq, 'NodeStarted'), input: { pad: 'x'.repeat(20_000) } } as RunEvent);
+    const events = [...makeEvents(run.id, 1, 100), ...makeEvents(run.id, 103, 150), ...Array.from({ length: 10 }, (_, i) => big(151 + i))];
+    await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
+    const rows = withRaw((db) => db.prepare<[], { seq: number; last_seq: number }>('SELECT seq, last_seq FROM events ORDER BY seq').all());
+    expect(rows.map((r) => [r.seq, r.last_seq])).toStrictEqual([[1, 64], [65, 100], [103, 153], [154, 157], [158, 160]]);
+    for (const [after, limit] of [[0, 1000], [63, 2], [64, 1], [99, 3], [100, 1], [101, 2], [150, 1], [152, 5], [160, 5]] as const) {
+      const expected = events.filter((e) => e.seq > after).slice(0, limit);
+      expect(await store.readEvents(run.id, after, limit), `after ${after}, limit ${limit}`).toStrictEqual(expected);
+    }
+    expect(await store.lastSeq(run.id)).toBe(160);
+    // Appending goes on after the last event, and never before it, even into the gap.
+    await store.commit({ events: makeEvents(run.id, 161, 161), runs: [], nodes: [], checkpoints: [] });
+    await expectAppError(store.commit({ events: makeEvents(run.id, 101, 101), runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /seq 101; events are append-only/);
+    await expectAppError(store.commit({ events: [makeEvent(run.id, 163), makeEvent(run.id, 162)], runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /seq 162/);
+    expect(await store.lastSeq(run.id)).toBe(161);
+    await expectAppError(store.readEvents(run.id, 0.5, 10), 'INVALID_INPUT', /afterSeq must be an integer/);
+    await store.close();
+  });
+
   it('rejects a stored event that no longer decodes', async () => {
     const store = openSqliteStore(file);
     const run = makeRun();
     await store.createRun(run, []);
     await store.commit({ events: makeEvents(run.id, 1, 2), runs: [], nodes: [], checkpoints: [] });
-    withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$.priority', 'URGENT') WHERE seq = 2").run());
+    withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[1].priority', 'URGENT')").run());
     expect(await store.readEvents(run.id, 0, 1)).toHaveLength(1);
     await expectAppError(store.readEvents(run.id, 0, 10), 'INVALID_INPUT', /priority/);
     await store.close();
@@ -211,8 +244,11 @@ describe('SQLite store', () => {
     const events = [makeEvent(run.id, 1, 'RunStarted'), makeEvent(run.id, 2, 'Progress', 'other-graph')];
     const running = makeNodeRow(run.id, 'b', { status: 'RUNNING' });
     await store.commit({ events, runs: [{ ...run, status: 'RUNNING' }], nodes: [running], checkpoints: [] });
-    const stored = withRaw((db) => db.prepare<[], { data: string }>('SELECT data FROM events ORDER BY seq').all()).map((row) => JSON.parse(row.data) as object);
-    expect(stored.map((data) => Object.keys(data).filter((key) => ['runId', 'seq', 'type', 'graphId'].includes(key)))).toStrictEqual([[], ['graphId']]);
+    // One row for the commit's two events of the run, each with its type first and graphId only where it is not the run's.
+    const stored = withRaw((db) => db.prepare<[], { seq: number; last_seq: number; data: string }>('SELECT seq, last_seq, data FROM events').all());
+    expect(stored.map((row) => [row.seq, row.last_seq])).toStrictEqual([[1, 2]]);
+    const entries = JSON.parse(stored[0]!.data) as object[];
+    expect(entries.map((data) => Object.keys(data).filter((key) => ['runId', 'seq', 'type', 'graphId'].includes(key)))).toStrictEqual([['type'], ['type', 'graphId']]);
     // One insert for the run as the commit left it: its nodes in its row, untouched ones as null.
     const row = (): { status: string; nodes: string; rows: string[] } => withRaw((db) => ({
       ...db.prepare<[], { status: string; nodes: string }>('SELECT status, nodes FROM runs').get()!,
