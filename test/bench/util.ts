@@ -40,6 +40,49 @@ export async function measure(once: () => Promise<void>, options: { budgetMs: nu
   return { medianMs: median(times), reps: times.length };
 }
 
+/** What measurePaired gives back per variant. */
+export interface PairedSample extends Sample {
+  /** The median of each round, in round order. */
+  roundMedians: number[];
+}
+
+/**
+ * Measures several variants against each other in the same stretch of time: warms each up for
+ * `warmupMs`, then runs `rounds` rounds in which every variant repeats for `roundMs` (at least
+ * `minReps` times), the order rotating from round to round. Load from outside the benchmark then
+ * falls on all variants alike, and `pairedRatio` compares them round by round.
+ */
+export async function measurePaired<K extends string>(variants: Record<K, () => Promise<void>>, options: { rounds: number; roundMs: number; warmupMs: number; minReps?: number }): Promise<Record<K, PairedSample>> {
+  const { rounds, roundMs, warmupMs, minReps = 3 } = options;
+  const names = Object.keys(variants) as K[];
+  for (const name of names) {
+    const warmStart = performance.now();
+    for (let i = 0; i < 2 || performance.now() - warmStart < warmupMs; i++) await variants[name]();
+  }
+  const times = new Map<K, number[]>(names.map((name) => [name, []]));
+  const roundMedians = new Map<K, number[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!;
+      const inRound: number[] = [];
+      const start = performance.now();
+      while (inRound.length < minReps || performance.now() - start < roundMs) {
+        const t0 = performance.now();
+        await variants[name]();
+        inRound.push(performance.now() - t0);
+      }
+      times.get(name)!.push(...inRound);
+      roundMedians.get(name)!.push(median(inRound));
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, { medianMs: median(times.get(name)!), reps: times.get(name)!.length, roundMedians: roundMedians.get(name)! }])) as Record<K, PairedSample>;
+}
+
+/** The median over rounds of a's round median / b's round median. */
+export function pairedRatio(a: PairedSample, b: PairedSample): number {
+  return median(a.roundMedians.map((value, round) => value / b.roundMedians[round]!));
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
