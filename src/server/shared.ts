@@ -287,7 +287,10 @@ function finish(result: ExecutionResult | Promise<ExecutionResult>, mask: Mask, 
 async function sharedSubscribe(args: ExecutionArgs, mask: Mask): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
-  const execution: EventExecution = { args, cache: cacheFor(args), mask };
+  // A fresh literal of what execution reads, not the pipeline's args object: that one carries a
+  // hidden class of its own (~300 bytes) that every subscriber would keep.
+  const { schema, document, operationName, variableValues, contextValue, fieldResolver, typeResolver } = args;
+  const execution: EventExecution = { args: { schema, document, operationName, variableValues, contextValue, fieldResolver, typeResolver }, cache: cacheFor(args), mask };
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const sink = (args.rootValue as { [SINK]?: DirectSink } | null | undefined)?.[SINK];
   if (sink && isPushable(iterator)) return new DirectStream(iterator, sink, execution);

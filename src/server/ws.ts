@@ -3,8 +3,10 @@ import type { Socket } from 'node:net';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionArgs, type OperationTypeNode } from 'graphql';
 import { CloseCode, MessageType, handleProtocols, makeServer, parseMessage, type Context, type Message, type SubscribeMessage, type SubscribePayload, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { WsSubscription, type SubscriptionSocket } from './ws-subscriptions.ts';
+
+function ignoreError(): void {}
 
 /** graphql-ws's default: a socket that has not sent connection_init by then is closed with 4408. */
 const CONNECTION_INIT_WAIT_MS = 3_000;
@@ -26,6 +28,8 @@ class Connection implements GraphqlWsSocket, SubscriptionSocket {
   readonly socket: WebSocket;
   readonly raw: Socket;
   readonly #subscribe: Subscribe;
+  /** Answered the last keep-alive ping (or is new). */
+  alive = true;
   #handle: ((data: string) => Promise<void>) | undefined;
   #closed: ((code?: number, reason?: string) => Promise<void>) | undefined;
   /** graphql-ws's context, known from connection_init on (see `initialised`). */
@@ -162,25 +166,38 @@ export function attachWebSocket<C extends object>(server: Server, yoga: YogaServ
     },
   });
 
-  const alive = new WeakSet<WebSocket>();
+  // The socket's listeners are shared by every socket (`this` is the socket), not closures per socket.
+  const connections = new WeakMap<WebSocket, Connection>();
+  function receiveMessage(this: WebSocket, data: RawData): void {
+    connections.get(this)?.receive(String(data));
+  }
+  function closeConnection(this: WebSocket, code: number, reason: Buffer): void {
+    connections.get(this)?.closed(code, String(reason));
+  }
+  function answeredPing(this: WebSocket): void {
+    const connection = connections.get(this);
+    if (connection) connection.alive = true;
+  }
   wss.on('connection', function openGraphqlWs(socket: WebSocket, request: IncomingMessage) {
     const connection = new Connection(socket, request.socket, subscribe);
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
+    connections.set(socket, connection);
+    socket.on('pong', answeredPing);
     // ws closes the socket itself on protocol errors (1002, 1009 for an oversized message) and
     // reports them here; nothing else is to be done.
-    socket.on('error', () => undefined);
-    socket.on('message', (data) => connection.receive(String(data)));
-    socket.on('close', (code, reason) => connection.closed(code, String(reason)));
+    socket.on('error', ignoreError);
+    socket.on('message', receiveMessage);
+    socket.on('close', closeConnection);
     connection.opened(graphqlWs.opened(connection, connection));
   });
 
   // One timer pings every socket; one that has not answered since the last round is gone.
   const keepAlive = setInterval(function pingAll() {
     for (const socket of wss.clients) {
-      if (!alive.has(socket)) socket.terminate();
+      const connection = connections.get(socket);
+      if (!connection) continue;
+      if (!connection.alive) socket.terminate();
       else {
-        alive.delete(socket);
+        connection.alive = false;
         socket.ping();
       }
     }
