@@ -246,9 +246,12 @@ class DirectStream implements AsyncIterableIterator<ExecutionResult>, PushConsum
       }
     } catch (error) {
       await this.#behind?.catch(() => undefined);
+      this.#pulling = false;
       end.fail(this.#execution.mask(error));
       return;
     }
+    // Ended: a later next() (or follow) pulls once more and hears the end again.
+    this.#pulling = false;
     end.complete();
   }
 
