@@ -31,9 +31,9 @@ export function maskResult(result: ExecutionResult, mask: Mask): ExecutionResult
 
 /**
  * Error masking for results of queries, mutations and subscription setup. Unlike yoga's built-in
- * masking it does not wrap every subscription stream in a per-subscriber mapping iterator (a
- * promise chain per event per subscriber): subscription events are masked where they are
- * executed, once, by the shared execution (see shared.ts).
+ * masking it does not wrap every subscription stream in a per-subscriber iterator (a promise chain
+ * per event per subscriber): subscription events, and the errors that end a stream, are masked
+ * where they are executed, once, by the shared execution (see shared.ts).
  */
 export function useMasking(mask: Mask): Plugin {
   return {
@@ -52,9 +52,9 @@ export function useMasking(mask: Mask): Plugin {
           // it gets data: null, as the GraphQL spec allows.
           if (!(Symbol.asyncIterator in result) && result.errors) setResult({ data: null, ...maskResult(result, mask) });
         },
-        onSubscribeError({ error, setError }) {
-          setError(mask(error));
-        },
+        // No onSubscribeError: envelop would wrap every stream in one more iterator (a pending
+        // promise per idle subscriber) to call it, and the streams of the shared execution (the
+        // only subscribe function, see shared.ts) already throw masked errors.
       };
     },
   };

@@ -1,4 +1,5 @@
-import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
+import type { PushConsumer } from '../store/stream.ts';
 import { maskResult, type Mask } from './masking.ts';
 import type { Plugin } from 'graphql-yoga';
 
@@ -73,9 +74,10 @@ export function sinkRoot(sink: DirectSink): { [SINK]: DirectSink } {
   return { [SINK]: sink };
 }
 
-/** A source that can push events synchronously (RunEventStream.pushTo). */
+/** A source that can push events synchronously (RunEventStream.pushTo and pull). */
 interface Pushable extends AsyncIterator<unknown> {
-  pushTo(deliver: (event: unknown) => boolean): void;
+  pushTo(consumer: PushConsumer<unknown>): void;
+  pull(): Promise<IteratorResult<unknown> | undefined>;
 }
 
 const isPushable = (source: object): source is Pushable => typeof (source as Partial<Pushable>).pushTo === 'function';
@@ -113,52 +115,168 @@ export function closingIterator(source: AsyncIterator<unknown>, next: () => Prom
   return iterator;
 }
 
+/** How a transport learns that a direct stream (see `followDirect`) has ended. */
+export interface DirectEnd {
+  /** After the last result was written (the terminal event, or return()). */
+  complete(): void;
+  /** The stream failed; `error` is masked. Nothing more is written. */
+  fail(error: GraphQLError): void;
+}
+
+/** The subscription one event executes for: shared by its subscribers through `cache`. */
+interface EventExecution {
+  args: ExecutionArgs;
+  cache: WeakMap<object, Executed>;
+  mask: Mask;
+}
+
+function executeEvent(execution: EventExecution, event: unknown): Executed {
+  const { args, cache, mask } = execution;
+  if (typeof event !== 'object' || event === null) return finish(execute({ ...args, rootValue: event }), mask, false);
+  let result = cache.get(event);
+  if (result) stats.reused++;
+  else {
+    stats.executions++;
+    result = finish(execute({ ...args, rootValue: event }), mask, true);
+    cache.set(event, result);
+  }
+  return result;
+}
+
 /**
- * The iterator handed to the transport for a subscription that writes itself: its `next()` stays
- * pending while the source pushes results straight into the sink, and settles only to end the
- * subscription (done after the terminal event, or the stream's error), so the transport then sends
- * its own complete or error message after every result. While the sink is congested, results wait
- * in the source's bounded buffer and are written as the peer drains.
+ * A subscription that writes itself: the source pushes results straight into the sink, and the
+ * transport hears only the end. As an iterator (for transports that pull), `next()` stays pending
+ * until the end (done after the terminal event, or the stream's error), so the transport then sends
+ * its own complete or error message after every result. A transport that knows it can call
+ * `follow(end)` instead (see `followDirect`), and nothing at all is pending while it is idle.
  *
- * A result that is a promise is written once it settles, after the results before it: pushing
- * stops (as for a congested sink) and every later result waits for the writes queued in `behind`.
+ * While caught up and live, nothing runs and nothing waits: the source holds this object and
+ * pushes to it (`push`), or wakes it (`wake`) when there is something to pull: events buffered
+ * while the sink was congested, a gap to fill, the end. While the sink is congested, results wait
+ * in the source's bounded buffer and are written as the peer drains. A result that is a promise is
+ * written once it settles, after the results before it: pushing stops (as for a congested sink) and
+ * every later result waits for the writes queued in `behind`.
+ *
+ * A class, not closures: under tsx (keepNames), each named closure made per subscription costs
+ * a property dictionary of its own (~300 bytes), which thousands of idle subscribers notice.
  */
-function directIterator(source: Pushable, sink: DirectSink, executeEvent: (event: unknown) => Executed, mask: Mask): AsyncIterableIterator<ExecutionResult> {
-  let behind: Promise<void> | undefined;
-  const writeInTurn = (result: Executed): void => {
-    const previous = behind ?? Promise.resolve();
-    const write = previous.then(async function writeSettled() {
+class DirectStream implements AsyncIterableIterator<ExecutionResult>, PushConsumer<unknown> {
+  readonly #source: Pushable;
+  readonly #sink: DirectSink;
+  readonly #execution: EventExecution;
+  #behind: Promise<void> | undefined;
+  #end: DirectEnd | undefined;
+  /** A pull loop runs (or is about to); `#woken` says the source woke it meanwhile. */
+  #pulling = false;
+  #woken = false;
+
+  constructor(source: Pushable, sink: DirectSink, execution: EventExecution) {
+    this.#source = source;
+    this.#sink = sink;
+    this.#execution = execution;
+    source.pushTo(this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Starts writing; `end` hears how it ends. Call once. */
+  follow(end: DirectEnd): void {
+    this.#end = end;
+    this.wake();
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return new Promise((resolve, reject) =>
+      this.follow({
+        complete() {
+          resolve(DONE);
+        },
+        fail: reject,
+      }),
+    );
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.#source.return?.();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.#source.return?.();
+    throw error;
+  }
+
+  push(event: unknown): boolean {
+    stats.pushed++;
+    const result = executeEvent(this.#execution, event);
+    if (this.#behind === undefined && !isPromise(result)) return this.#sink.send(bytesOf(result));
+    this.#writeInTurn(result);
+    return false;
+  }
+
+  wake(): void {
+    if (this.#pulling) {
+      this.#woken = true;
+      return;
+    }
+    this.#pulling = true;
+    // Not in the caller's turn: the source wakes this from inside its own bookkeeping.
+    queueMicrotask(() => void this.#pull());
+  }
+
+  /** Writes what the source has to give until it parks this (or ends, or fails). */
+  async #pull(): Promise<void> {
+    const end = this.#end!;
+    try {
+      for (;;) {
+        this.#woken = false;
+        const step = await this.#source.pull();
+        // Nothing is pushed while this runs (the source pushes only to a parked consumer).
+        if (this.#behind) await this.#behind;
+        if (step === undefined) {
+          if (this.#woken) continue;
+          this.#pulling = false;
+          return;
+        }
+        if (step.done) break;
+        const result = executeEvent(this.#execution, step.value);
+        if (!this.#sink.send(bytesOf(isPromise(result) ? await result : result))) await this.#sink.drained();
+      }
+    } catch (error) {
+      await this.#behind?.catch(() => undefined);
+      this.#pulling = false;
+      end.fail(this.#execution.mask(error));
+      return;
+    }
+    // Ended: a later next() (or follow) pulls once more and hears the end again.
+    this.#pulling = false;
+    end.complete();
+  }
+
+  #writeInTurn(result: Executed): void {
+    const sink = this.#sink;
+    const write = (this.#behind ?? Promise.resolve()).then(async () => {
       if (!sink.send(bytesOf(await result))) await sink.drained();
     });
-    behind = write;
+    this.#behind = write;
     const clear = (): void => {
-      if (behind === write) behind = undefined;
+      if (this.#behind === write) this.#behind = undefined;
     };
     write.then(clear, clear);
-  };
-  source.pushTo(function deliverDirect(event) {
-    stats.pushed++;
-    const result = executeEvent(event);
-    if (behind === undefined && !isPromise(result)) return sink.send(bytesOf(result));
-    writeInTurn(result);
-    return false;
-  });
-  return closingIterator(source, async function nextDirect() {
-    for (;;) {
-      let step: IteratorResult<unknown>;
-      try {
-        step = await source.next();
-      } catch (error) {
-        await behind?.catch(() => undefined);
-        throw mask(error);
-      }
-      // Nothing is pushed while this runs (the source pushes only into a waiting next()).
-      if (behind) await behind;
-      if (step.done) return DONE;
-      const result = executeEvent(step.value);
-      if (!sink.send(bytesOf(isPromise(result) ? await result : result))) await sink.drained();
-    }
-  });
+  }
+}
+
+/**
+ * For a transport that can do without an iterator: when `iterator` is a subscription that writes
+ * itself, starts it and returns true; `end` then hears how it ends (and nothing is pending while it
+ * is idle). Else returns false and the transport iterates as usual.
+ */
+export function followDirect(iterator: object, end: DirectEnd): boolean {
+  if (!(iterator instanceof DirectStream)) return false;
+  iterator.follow(end);
+  return true;
 }
 
 /** The masked result, with its JSON attached when `withJson` and it has no errors; a promise for an async execution. */
@@ -172,21 +290,13 @@ function finish(result: ExecutionResult | Promise<ExecutionResult>, mask: Mask, 
 async function sharedSubscribe(args: ExecutionArgs, mask: Mask): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
-  const cache = cacheFor(args);
+  // A fresh literal of what execution reads, not the pipeline's args object: that one carries a
+  // hidden class of its own (~300 bytes) that every subscriber would keep.
+  const { schema, document, operationName, variableValues, contextValue, fieldResolver, typeResolver } = args;
+  const execution: EventExecution = { args: { schema, document, operationName, variableValues, contextValue, fieldResolver, typeResolver }, cache: cacheFor(args), mask };
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-  const executeEvent = (event: unknown): Executed => {
-    if (typeof event !== 'object' || event === null) return finish(execute({ ...args, rootValue: event }), mask, false);
-    let result = cache.get(event);
-    if (result) stats.reused++;
-    else {
-      stats.executions++;
-      result = finish(execute({ ...args, rootValue: event }), mask, true);
-      cache.set(event, result);
-    }
-    return result;
-  };
   const sink = (args.rootValue as { [SINK]?: DirectSink } | null | undefined)?.[SINK];
-  if (sink && isPushable(source)) return directIterator(source, sink, executeEvent, mask);
+  if (sink && isPushable(iterator)) return new DirectStream(iterator, sink, execution);
   return closingIterator(iterator, async function nextShared() {
     let step: IteratorResult<unknown>;
     try {
@@ -196,7 +306,7 @@ async function sharedSubscribe(args: ExecutionArgs, mask: Mask): Promise<AsyncIt
       // cursor in extensions, which the transports carry to the client.
       throw mask(error);
     }
-    return step.done ? DONE : { done: false, value: await executeEvent(step.value) };
+    return step.done ? DONE : { done: false, value: await executeEvent(execution, step.value) };
   });
 }
 

@@ -26,6 +26,21 @@ export interface StreamOptions {
 }
 
 /**
+ * A consumer that takes events synchronously, in the publisher's turn (see RunEventStream.pushTo).
+ * An object rather than a callback, so a consumer that is a class instance costs no closure.
+ */
+export interface PushConsumer<T> {
+  /** Takes one event; returns false when congested (the rest of the batch waits in the stream's buffer). */
+  push(event: T): boolean;
+  /**
+   * Called, in the publisher's turn, when a parked consumer must `pull()` again: events are
+   * buffered, the stream has ended or failed, or it went back to the store to fill a gap.
+   * Must not call back into the stream synchronously.
+   */
+  wake(): void;
+}
+
+/**
  * One reader of one run's events: replays the stored events after the cursor, then follows the
  * live ones, with no gap and no duplicate, and ends after the terminal event.
  *
@@ -51,7 +66,9 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
   #done = false;
   #failure: AppError | undefined;
   #wake: (() => void) | undefined;
-  #direct: ((event: RunEvent) => boolean) | undefined;
+  #direct: PushConsumer<RunEvent> | undefined;
+  /** The direct consumer was told (pull() gave undefined) that events will be pushed to it. */
+  #parked = false;
   #unsubscribe: () => void;
 
   constructor(store: Store, pubsub: PubSub, runId: string, options: StreamOptions = {}) {
@@ -78,23 +95,39 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
   }
 
   /**
-   * Push mode, for a consumer that can take events synchronously (a socket writer): while a `next()`
-   * call is waiting for live events and nothing is buffered, each published event that passes the
-   * filter is handed to `deliver` in the publisher's turn instead of waking the reader, so a live
-   * follower costs no promise per event. Order, gap checks, the cursor and completion are the same
-   * as pulling: `next()` still resolves done after the terminal event and still throws FELL_BEHIND.
-   * `deliver` returns false when its consumer is congested; the rest then waits in the (bounded)
-   * buffer for the consumer's next `next()`, and pushing resumes once it has caught up again.
+   * Push mode, for a consumer that can take events synchronously (a socket writer), which reads
+   * with `pull()` instead of `next()`: once it has caught up and nothing is buffered, `pull()`
+   * resolves undefined ("parked") instead of waiting, and each published event that passes the
+   * filter is handed to `consumer.push` in the publisher's turn. A parked consumer holds no promise
+   * at all, so an idle follower costs only its objects. Order, gap checks, the cursor and completion
+   * are the same as pulling: the stream calls `consumer.wake()` when there is something to pull (a
+   * buffered event, the end, a failure such as FELL_BEHIND, a gap to fill from the store), and the
+   * next `pull()` gives it. `push` returns false when its consumer is congested; the rest of that
+   * batch then waits in the (bounded) buffer until pulled.
    */
-  pushTo(deliver: (event: RunEvent) => boolean): void {
-    this.#direct = deliver;
+  pushTo(consumer: PushConsumer<RunEvent>): void {
+    this.#direct = consumer;
+  }
+
+  /**
+   * `next()` for the push-mode consumer: the next event, done or the stream's error, or undefined
+   * when the consumer is parked (caught up, live, nothing buffered) and will be pushed to and woken.
+   */
+  pull(): Promise<IteratorResult<RunEvent> | undefined> {
+    return this.#advance(this.#direct !== undefined);
   }
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
-  async next(): Promise<IteratorResult<RunEvent>> {
+  next(): Promise<IteratorResult<RunEvent>> {
+    return this.#advance(false) as Promise<IteratorResult<RunEvent>>;
+  }
+
+  /** The next event; with `park`, undefined instead of waiting for live events (see pull()). */
+  async #advance(park: boolean): Promise<IteratorResult<RunEvent> | undefined> {
+    this.#parked = false;
     for (;;) {
       if (this.#failure) {
         const failure = this.#failure;
@@ -139,6 +172,10 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
         else await yieldToEventLoop(); // heard of events not readable yet: let the writer finish
         continue;
       }
+      if (park) {
+        this.#parked = true;
+        return undefined;
+      }
       await new Promise<void>((resolve) => (this.#wake = resolve));
       this.#wake = undefined;
     }
@@ -176,7 +213,7 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       this.#wakeUp();
       return;
     }
-    let index = this.#wake && this.#direct && this.#live.length === 0 ? this.#push(events) : 0;
+    let index = this.#parked && this.#live.length === 0 ? this.#push(events) : 0;
     for (; index < events.length; index++) {
       const event = events[index]!;
       if (event.seq > this.#cursor) this.#live.push(event);
@@ -199,7 +236,7 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
 
   /** Hands events to the direct consumer until one is not next in line or it is congested; returns how many it took. */
   #push(events: RunEvent[]): number {
-    const deliver = this.#direct!;
+    const consumer = this.#direct!;
     let index = 0;
     while (index < events.length && !this.#done) {
       const event = events[index]!;
@@ -209,7 +246,7 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
       this.#cursor = event.seq;
       if (isTerminal(event)) this.#finishAfterThis();
       if (this.#types && !this.#types.has(event.type)) continue;
-      if (!deliver(event)) break;
+      if (!consumer.push(event)) break;
     }
     if (this.#done) this.#wakeUp();
     return this.#done ? events.length : index;
@@ -219,6 +256,10 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+    if (this.#parked && (this.#live.length > 0 || this.#done || this.#failure || this.#mode === 'replay')) {
+      this.#parked = false;
+      this.#direct!.wake();
+    }
   }
 
   #finishAfterThis(): void {

@@ -167,6 +167,64 @@ describe('event log', () => {
     expect(pubsub.channelCount).toBe(0);
   });
 
+  it('in push mode, parks a caught-up consumer (pull() gives undefined), pushes live events to it, and wakes it for what it must pull', async () => {
+    const run = await newRun(store);
+    append(log, run, progress(1));
+    await log.flush();
+    const pushed: number[] = [];
+    let wakes = 0;
+    let room = true;
+    const stream = log.stream(run.id);
+    stream.pushTo({
+      push(event) {
+        pushed.push(event.seq);
+        return room;
+      },
+      wake() {
+        wakes++;
+      },
+    });
+    // Replayed from the store through pull(), then parked: nothing pending.
+    expect((await stream.pull())?.value?.seq).toBe(1);
+    expect(await stream.pull()).toBeUndefined();
+    // Live events go to push() in the publisher's turn, with no wake.
+    append(log, run, progress(2));
+    append(log, run, progress(3));
+    await log.flush();
+    expect(pushed).toEqual([2, 3]);
+    expect(wakes).toBe(0);
+    // A congested consumer: the rest of the batch is buffered, and it is woken to pull it.
+    room = false;
+    for (const i of [4, 5, 6]) append(log, run, progress(i));
+    await log.flush();
+    expect(pushed).toEqual([2, 3, 4]);
+    expect(wakes).toBe(1);
+    expect(stream.buffered).toBe(2);
+    expect((await stream.pull())?.value?.seq).toBe(5);
+    expect((await stream.pull())?.value?.seq).toBe(6);
+    room = true;
+    expect(await stream.pull()).toBeUndefined();
+    // The terminal event is pushed, then the consumer is woken to pull the end.
+    append(log, run, { type: 'RunCompleted', finalState: {}, durationMs: 1, priority: 'CRITICAL' });
+    await log.flush();
+    expect(pushed).toEqual([2, 3, 4, 7]);
+    expect(wakes).toBe(2);
+    expect(await stream.pull()).toEqual({ done: true, value: undefined });
+    expect(pubsub.channelCount).toBe(0);
+  });
+
+  it('in push mode, wakes a parked consumer when the stream is closed', async () => {
+    const run = await newRun(store);
+    let wakes = 0;
+    const stream = log.stream(run.id);
+    stream.pushTo({ push: () => true, wake: () => void wakes++ });
+    expect(await stream.pull()).toBeUndefined();
+    await stream.return();
+    expect(wakes).toBe(1);
+    expect(await stream.pull()).toEqual({ done: true, value: undefined });
+    expect(pubsub.channelCount).toBe(0);
+  });
+
   it("with overflow 'replay', a subscriber that falls behind catches up from the store instead", async () => {
     const run = await newRun(store);
     const slow = log.stream(run.id, { bufferSize: 100, overflow: 'replay', pageSize: 64 });
