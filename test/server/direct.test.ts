@@ -6,6 +6,7 @@ import { GraphBuilder } from '../../src/graph/builder.ts';
 import { END } from '../../src/graph/types.ts';
 import { gate } from '../utils/streams.ts';
 import { startTestServer, subscribe, type TestServer } from '../utils/server.ts';
+import { rawWsClient } from '../utils/ws.ts';
 
 /**
  * Live subscriptions write their own frames (WebSocket) and event-stream messages (SSE distinct
@@ -67,9 +68,9 @@ describe('subscriptions that write their own frames', () => {
   it('escape the subscription id inside the frame (and send small frames with the 7-bit length)', async () => {
     const run = await s.app.services.engine.run('fan-out', {});
     const id = 'quote " backslash \\ ünï';
-    const socket = await rawWs(s.ws);
+    const socket = await rawWsClient(s.ws);
     const query = 'subscription($id: ID!) { runEvents(runId: $id) { seq } }';
-    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { id: run.id } } }));
+    socket.send({ id, type: 'subscribe', payload: { query, variables: { id: run.id } } });
     const messages = await socket.until((m) => m.type === 'complete');
     expect(messages.filter((m) => m.type === 'next').map((m) => m.id)).toEqual(Array.from({ length: run.lastSeq }, () => id));
     expect(messages.at(-1)).toEqual({ id, type: 'complete' });
@@ -92,27 +93,6 @@ describe('subscriptions that write their own frames', () => {
 });
 
 type Item = { seq: number; type: string; message?: string; nodeId?: string | null };
-type Message = { id?: string; type: string; payload?: unknown };
-
-async function rawWs(url: string) {
-  const { default: WebSocket } = await import('ws');
-  const socket = new WebSocket(url, 'graphql-transport-ws');
-  const inbox: Message[] = [];
-  let wake: (() => void) | undefined;
-  socket.on('message', (data) => {
-    inbox.push(JSON.parse(String(data)) as Message);
-    wake?.();
-  });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  socket.send(JSON.stringify({ type: 'connection_init' }));
-  const until = async (test: (m: Message) => boolean): Promise<Message[]> => {
-    while (!inbox.some(test)) await new Promise<void>((resolve) => (wake = resolve));
-    return inbox.splice(0);
-  };
-  await until((m) => m.type === 'connection_ack');
-  return { send: (data: string) => socket.send(data), close: () => socket.close(), until };
-}
-
 describe('graphql-sse request bodies', () => {
   it('refuses a body over FLOWCAST_WS_MAX_PAYLOAD with a 400 that says so, and keeps serving', async () => {
     const s = await startTestServer({ FLOWCAST_WS_MAX_PAYLOAD: '2048' });

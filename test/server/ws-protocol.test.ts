@@ -1,10 +1,10 @@
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { sleep } from '../../src/common/async.ts';
 import { MemoryPubSub } from '../../src/events/pubsub.ts';
 import { gate, registerHeldFlood, burst } from '../utils/streams.ts';
 import { startTestServer, subscribe, type TestServer } from '../utils/server.ts';
+import { rawWsClient, type Message } from '../utils/ws.ts';
 
 /**
  * graphql-transport-ws rules (graphql-ws PROTOCOL.md) on the paths Flowcast serves itself rather
@@ -14,46 +14,9 @@ import { startTestServer, subscribe, type TestServer } from '../utils/server.ts'
  * checked message for message in slow-consumer.test.ts.)
  */
 
-type Message = { id?: string; type: string; payload?: unknown };
 const EVENTS = 'subscription($id: ID!) { runEvents(runId: $id) { seq type } }';
 const seqOf = (m: Message): number => (m.payload as { data: { runEvents: { seq: number } } }).data.runEvents.seq;
 
-/** A raw graphql-transport-ws client that queues what it receives; `init` sends connection_init and waits for the ack. */
-async function rawClient(url: string, init = true) {
-  const socket = new WebSocket(url, 'graphql-transport-ws');
-  const inbox: Message[] = [];
-  let wake: (() => void) | undefined;
-  socket.on('message', (data) => {
-    inbox.push(JSON.parse(String(data)) as Message);
-    wake?.();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  await once(socket, 'open');
-  const client = {
-    socket,
-    inbox,
-    closed,
-    send: (message: Message) => socket.send(JSON.stringify(message)),
-    /** Waits for a message that passes `test`; returns everything received until then (and takes it out). */
-    async until(test: (m: Message) => boolean): Promise<Message[]> {
-      for (;;) {
-        const at = inbox.findIndex(test);
-        if (at !== -1) return inbox.splice(0, at + 1);
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    /** A ping/pong round trip: everything the server sent before the pong (and takes it out). */
-    async flush(): Promise<Message[]> {
-      client.send({ type: 'ping' });
-      return (await client.until((m) => m.type === 'pong')).slice(0, -1);
-    },
-  };
-  if (init) {
-    client.send({ type: 'connection_init' });
-    expect(await client.until((m) => m.type === 'connection_ack')).toEqual([{ type: 'connection_ack' }]);
-  }
-  return client;
-}
 
 describe('graphql-transport-ws subscriptions', () => {
   let s: TestServer;
@@ -90,7 +53,7 @@ describe('graphql-transport-ws subscriptions', () => {
 
   it('sends each event as `next`, then `complete` after the terminal one, and nothing more', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'a', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     await until(() => listeners(run.runId) === 1);
     run.open();
@@ -106,7 +69,7 @@ describe('graphql-transport-ws subscriptions', () => {
 
   it('closes the socket with 4409 when a subscribe reuses an id that is in use, and lets go of its streams', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'dup', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     await client.until((m) => m.type === 'next' && seqOf(m) === 2);
     client.send({ id: 'dup', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
@@ -116,7 +79,7 @@ describe('graphql-transport-ws subscriptions', () => {
 
   it('closes the socket with 4409 for a subscription that reuses the id of one still being set up', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     const subscribeMessage = JSON.stringify({ id: 'x', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     client.socket.send(subscribeMessage);
     client.socket.send(subscribeMessage);
@@ -125,14 +88,14 @@ describe('graphql-transport-ws subscriptions', () => {
   });
 
   it('closes the socket with 4401 for a subscribe before connection_ack', async () => {
-    const client = await rawClient(s.ws, false);
+    const client = await rawWsClient(s.ws, false);
     client.send({ id: 'a', type: 'subscribe', payload: { query: 'subscription { events { seq } }' } });
     expect(await client.closed).toEqual({ code: 4401, reason: 'Unauthorized' });
   });
 
   it('stops a stream the client completes: no `complete` back, nothing more for it, its listener gone, its id free again', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'a', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     await client.until((m) => m.type === 'next' && seqOf(m) === 2);
     client.send({ id: 'a', type: 'complete' });
@@ -153,7 +116,7 @@ describe('graphql-transport-ws subscriptions', () => {
 
   it('lets go of a stream the client completes while it is still being set up', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.socket.send(JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } }));
     client.socket.send(JSON.stringify({ id: 'a', type: 'complete' }));
     await sleep(50);
@@ -164,7 +127,7 @@ describe('graphql-transport-ws subscriptions', () => {
   });
 
   it('answers a subscription whose set-up fails with one `next` carrying the error, then `complete`; the socket stays up', async () => {
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'gone', type: 'subscribe', payload: { query: EVENTS, variables: { id: 'run_nope' } } });
     const messages = await client.until((m) => m.type === 'complete');
     expect(messages).toEqual([
@@ -180,7 +143,7 @@ describe('graphql-transport-ws subscriptions', () => {
   });
 
   it('answers an invalid subscription with `error` and no `complete`; the socket stays up', async () => {
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'bad', type: 'subscribe', payload: { query: 'subscription { runEvents(runId: "r") { nope } }' } });
     const [error] = await client.until((m) => m.id === 'bad');
     expect(error).toEqual({ id: 'bad', type: 'error', payload: [expect.objectContaining({ message: expect.stringContaining('Cannot query field "nope" on type "RunEvent".'), extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })] });
@@ -189,7 +152,7 @@ describe('graphql-transport-ws subscriptions', () => {
   });
 
   it('serves a stream that does not write itself (events) the same way, until the client completes it', async () => {
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'all', type: 'subscribe', payload: { query: 'subscription { events(filter: {graphId: "fan-out", types: [RunCompleted]}) { type runId } }' } });
     await until(() => pubsub.listenerCount('all', '*') === 1);
     const run = await s.app.services.engine.run('fan-out', { speed: 0 });
@@ -203,7 +166,7 @@ describe('graphql-transport-ws subscriptions', () => {
 
   it('lets go of every stream of a socket that closes', async () => {
     const run = await heldRun();
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     client.send({ id: 'a', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     client.send({ id: 'b', type: 'subscribe', payload: { query: EVENTS, variables: { id: run.runId } } });
     client.send({ id: 'c', type: 'subscribe', payload: { query: 'subscription { events { seq } }' } });
@@ -213,14 +176,14 @@ describe('graphql-transport-ws subscriptions', () => {
   });
 
   it('closes a socket that sends no connection_init within 3 s with 4408', async () => {
-    const client = await rawClient(s.ws, false);
+    const client = await rawWsClient(s.ws, false);
     const t0 = Date.now();
     expect(await client.closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
     expect(Date.now() - t0).toBeGreaterThan(2_500);
   }, 10_000);
 
   it('keeps a socket that did send connection_init open past 3 s', async () => {
-    const client = await rawClient(s.ws);
+    const client = await rawWsClient(s.ws);
     await sleep(3_200);
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
     expect(await client.flush()).toEqual([]);
