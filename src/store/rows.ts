@@ -30,13 +30,13 @@ export function toEventData(event: RunEvent, runGraphId: string): string {
 }
 
 /**
- * An event as one entry of a SQLite event batch (a JSON list): like toEventData, but with its
- * type, which has no column there.
+ * An event as one entry of a SQLite event batch (a JSON list), before serializing: like
+ * toEventData, but with its type, which has no column there.
  */
-export function toBatchEntry(event: RunEvent, runGraphId: string): string {
+export function toBatchEntry(event: RunEvent, runGraphId: string): Record<string, unknown> {
   const { runId: _runId, seq: _seq, graphId, ...data } = event;
   if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
-  return JSON.stringify(data);
+  return data;
 }
 
 /**

@@ -35,7 +35,7 @@ interface RunRef { no: number; graphId: string }
 const WAL_AUTOCHECKPOINT = 10_000;
 /** Rows per multi-row INSERT of node rows, and events per stored batch of events. */
 const CHUNK = 64;
-/** A batch of events is closed once its entries' JSON passes this many characters. */
+/** A batch of events whose JSON passes this many characters is split into parts of at most about this many. */
 const BATCH_CHARS = 64 * 1024;
 /** runRefs starts over when it holds this many runs. */
 const RUN_REF_CACHE = 50_000;
@@ -166,11 +166,33 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * repeat means two writers or a bug there).
    */
   function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): void {
-    interface Open { no: number; first: number; last: number; entries: string[]; chars: number }
+    interface Open { no: number; first: number; last: number; entries: Array<Record<string, unknown>> }
     const open = new Map<string, Open>();
     const written = new Map<string, number>();
     const close = (runId: string, batch: Open): void => {
-      insertBatch.run(batch.no, batch.first, batch.last, `[${batch.entries.join(',')}]`);
+      // One JSON.stringify per batch, not per event. A large batch (big payloads) is serialized
+      // again entry by entry and split into parts of at most about BATCH_CHARS, so a reader never
+      // parses much more than it asks for.
+      const { no, first, entries } = batch;
+      const json = JSON.stringify(entries);
+      if (json.length <= BATCH_CHARS || entries.length === 1) insertBatch.run(no, first, batch.last, json);
+      else {
+        let from = 0;
+        let part: string[] = [];
+        let chars = 0;
+        entries.forEach(function splitLargeBatch(entry, i) {
+          const text = JSON.stringify(entry);
+          if (part.length > 0 && chars + text.length > BATCH_CHARS) {
+            insertBatch.run(no, first + from, first + i - 1, `[${part.join(',')}]`);
+            from = i;
+            part = [];
+            chars = 0;
+          }
+          part.push(text);
+          chars += text.length + 1;
+        });
+        insertBatch.run(no, first + from, batch.last, `[${part.join(',')}]`);
+      }
       written.set(runId, batch.last);
       open.delete(runId);
     };
@@ -180,14 +202,12 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       // A run created in this commit has no events yet.
       const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get(run.no)?.last_seq ?? 0)));
       if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
-      if (batch && (event.seq !== batch.last + 1 || batch.entries.length >= CHUNK || batch.chars >= BATCH_CHARS)) {
+      if (batch && (event.seq !== batch.last + 1 || batch.entries.length >= CHUNK)) {
         close(event.runId, batch);
         batch = undefined;
       }
-      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, entries: [], chars: 0 }));
-      const entry = toBatchEntry(event, run.graphId);
-      batch.entries.push(entry);
-      batch.chars += entry.length;
+      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, entries: [] }));
+      batch.entries.push(toBatchEntry(event, run.graphId));
       batch.last = event.seq;
     }
     for (const [runId, batch] of open) close(runId, batch);

@@ -165,17 +165,20 @@ describe('SQLite store', () => {
     const store = openSqliteStore(file);
     const run = makeRun();
     await store.createRun(run, []);
-    // 1..150 with a gap after 100, and 151..160 carrying 20 KB each: a batch closes at 64 events,
-    // at a gap, and once its entries pass 64 KiB (103..150 are about 9 KB, so 151..153 join them).
+    // 1..150 with a gap after 100, and 151..160 carrying 20 KB each: a batch closes at 64 events
+    // and at a gap, and one over 64 KiB is split into parts of at most 64 KiB (103..150 are about
+    // 9 KB, so 151 and 152 join them).
     const big = (seq: number): RunEvent => ({ ...makeEvent(run.id, seq, 'NodeStarted'), input: { pad: 'x'.repeat(20_000) } } as RunEvent);
     const events = [...makeEvents(run.id, 1, 100), ...makeEvents(run.id, 103, 150), ...Array.from({ length: 10 }, (_, i) => big(151 + i))];
     await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
     const rows = withRaw((db) => db.prepare<[], { seq: number; last_seq: number }>('SELECT seq, last_seq FROM events ORDER BY seq').all());
-    expect(rows.map((r) => [r.seq, r.last_seq])).toStrictEqual([[1, 64], [65, 100], [103, 153], [154, 157], [158, 160]]);
+    expect(rows.map((r) => [r.seq, r.last_seq])).toStrictEqual([[1, 64], [65, 100], [103, 152], [153, 155], [156, 158], [159, 160]]);
     for (const [after, limit] of [[0, 1000], [63, 2], [64, 1], [99, 3], [100, 1], [101, 2], [150, 1], [152, 5], [160, 5]] as const) {
       const expected = events.filter((e) => e.seq > after).slice(0, limit);
       expect(await store.readEvents(run.id, after, limit), `after ${after}, limit ${limit}`).toStrictEqual(expected);
     }
+    const sizes = withRaw((db) => db.prepare<[], number>('SELECT length(data) FROM events').pluck().all());
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
     expect(await store.lastSeq(run.id)).toBe(160);
     // Appending goes on after the last event, and never before it, even into the gap.
     await store.commit({ events: makeEvents(run.id, 161, 161), runs: [], nodes: [], checkpoints: [] });
