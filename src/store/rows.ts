@@ -20,18 +20,19 @@ export interface RunRow { id: string; graph_id: string; status: RunStatus; prior
 export interface EventRow { seq: number; type: string; data: string }
 
 /**
- * An event's `data` column: the event without the fields kept elsewhere (runId, seq, type), and
- * without graphId when it is the run's (as every event the engine writes has it).
+ * An event's `data` column (PostgreSQL, and SQLite before its migration 006): the event without
+ * the fields kept elsewhere (type as well as those toBatchEntry leaves out).
  */
 export function toEventData(event: RunEvent, runGraphId: string): string {
-  const { runId: _runId, seq: _seq, type: _type, graphId, ...data } = event;
-  if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
+  const data = toBatchEntry(event, runGraphId);
+  delete data['type'];
   return JSON.stringify(data);
 }
 
 /**
- * An event as one entry of a SQLite event batch (a JSON list), before serializing: like
- * toEventData, but with its type, which has no column there.
+ * An event as one entry of a SQLite event batch (a JSON list), before serializing: the event
+ * without the fields kept elsewhere (runId, seq), and without graphId when it is the run's (as
+ * every event the engine writes has it).
  */
 export function toBatchEntry(event: RunEvent, runGraphId: string): Record<string, unknown> {
   const { runId: _runId, seq: _seq, graphId, ...data } = event;

@@ -124,20 +124,21 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
   for (const migration of layout === 'rows' ? migrations.filter((m) => m.version < 6) : migrations) db.exec(migration.sql);
   const runs = Array.from({ length: RUNS }, (_, i) => newRunSnapshot(i));
   // Keyed by the run's integer number, the JSON without the fields that live in columns or in the run row.
-  const insertRow = db.prepare<[number, number, string, string]>(layout === 'rows' ? 'INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)' : 'SELECT ?, ?, ?, ?');
-  const insertBatch = db.prepare<[number, number, number, string]>(layout === 'batches' ? 'INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)' : 'SELECT ?, ?, ?, ?');
+  const insert = db.prepare<[number, number, string | number, string]>(layout === 'rows'
+    ? 'INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)'
+    : 'INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)');
   const writeBatch = db.transaction((from: number, to: number) => {
     if (layout === 'rows') {
       for (let i = from; i < to; i++) {
         const run = runs[i % RUNS]!;
         const { runId: _runId, graphId: _graphId, type, ...data } = progressEvent(run, i);
-        insertRow.run((i % RUNS) + 1, ++run.lastSeq, type, JSON.stringify(data));
+        insert.run((i % RUNS) + 1, ++run.lastSeq, type, JSON.stringify(data));
       }
       return;
     }
     const open = new Map<number, { first: number; entries: string[] }>();
     const close = (no: number, batch: { first: number; entries: string[] }): void => {
-      insertBatch.run(no, batch.first, batch.first + batch.entries.length - 1, `[${batch.entries.join(',')}]`);
+      insert.run(no, batch.first, batch.first + batch.entries.length - 1, `[${batch.entries.join(',')}]`);
       open.delete(no);
     };
     for (let i = from; i < to; i++) {
