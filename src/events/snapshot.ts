@@ -209,3 +209,20 @@ export function toRecord(run: RunSnapshot): RunRecord {
   const { nodes: _nodes, ...record } = run;
   return { ...record };
 }
+
+/**
+ * The node snapshots that folding `events` (in seq order) into nodes `nodeIds`, each as
+ * newNodeSnapshot makes it, gives: what an event log's snapshot of a run created with those nodes
+ * holds after those events, since the log folds every event it appends with applyEvent too. Nodes
+ * the events name but `nodeIds` does not are added, as applyEvent adds them.
+ */
+export function foldNodes(nodeIds: Iterable<string>, events: Iterable<RunEvent>): Map<string, NodeSnapshot> {
+  const run: RunSnapshot = {
+    id: '', graphId: '', status: 'QUEUED', input: {}, state: {}, progress: 0, currentNodes: [], step: 0, maxSteps: 0, lastSeq: 0, error: null, priority: 0,
+    createdAt: '', startedAt: null, finishedAt: null, updatedAt: '', graphHash: null, timeoutMs: null, breakpoints: [], pause: null, concurrencyKey: null,
+    idempotencyKey: null, nodes: new Map(),
+  };
+  for (const id of nodeIds) run.nodes.set(id, newNodeSnapshot(id));
+  for (const event of events) applyEvent(run, event);
+  return run.nodes;
+}

@@ -28,6 +28,8 @@ export interface EventLogOptions {
 interface PendingRun {
   run: RunSnapshot;
   nodes: Set<string>;
+  /** The run's nodes are the fold of its events (CommitBatch.folded): this log appended every one of them, and stored no update apart. */
+  folded: boolean;
 }
 
 /**
@@ -85,6 +87,8 @@ export class EventLog {
     const nodeId = applyEvent(run, full);
     if (nodeId !== undefined) pending.nodes.add(nodeId);
     if (full.type === 'NodeCompleted' && full.bytes > this.#largePayloadBytes && full.stateUpdate !== undefined) {
+      // The stored event has only the ref, so a fold of the stored events would miss the output.
+      pending.folded = false;
       const apart = storeApart(full, full.stateUpdate);
       this.#blobs.push(apart.blob);
       full = apart.event;
@@ -161,7 +165,8 @@ export class EventLog {
 
   #touch(run: RunSnapshot): PendingRun {
     let pending = this.#runs.get(run.id);
-    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set() }));
+    // A run touched first when it has no event yet gets all of them through here.
+    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set(), folded: run.lastSeq === 0 }));
     return pending;
   }
 
@@ -195,13 +200,16 @@ export class EventLog {
     this.#blobs = [];
     this.#runs = new Map();
     this.#checkpoints = new Map();
-    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [], blobs };
+    const folded = new Set<string>();
+    const batch: CommitBatch = { events, runs: [], nodes: [], checkpoints: [], blobs, folded };
     for (const [runId, checkpoint] of checkpoints) {
       const status = runs.get(runId)?.run.status;
       if (status !== undefined && FINISHED_STATUSES.includes(status)) continue;
       batch.checkpoints.push(typeof checkpoint === 'function' ? checkpoint() : checkpoint);
     }
-    for (const { run, nodes } of runs.values()) {
+    for (const pending of runs.values()) {
+      const { run, nodes } = pending;
+      if (pending.folded) folded.add(run.id);
       batch.runs.push(toRecord(run));
       for (const id of nodes) {
         const node = run.nodes.get(id);

@@ -24,20 +24,24 @@ export interface EventRow { seq: number; type: string; data: string }
  * the fields kept elsewhere (type as well as those toBatchEntry leaves out).
  */
 export function toEventData(event: RunEvent, runGraphId: string): string {
-  const data = toBatchEntry(event, runGraphId);
+  const data = toBatchEntry(event, runGraphId, undefined);
   delete data['type'];
   return JSON.stringify(data);
 }
 
 /**
  * An event as one entry of a SQLite event batch (a JSON list), before serializing: the event
- * without the fields kept elsewhere (runId, seq), and without graphId when it is the run's (as
- * every event the engine writes has it).
+ * without the fields kept elsewhere (runId, seq), without graphId when it is the run's (as every
+ * event the engine writes has it), and with `at` 0 when it is `previousAt`, the time of the entry
+ * before it in the batch: most events of a fast step share their millisecond. Keys stay in the
+ * event's order, so restoreEvent can give them back in it.
  */
-export function toBatchEntry(event: RunEvent, runGraphId: string): Record<string, unknown> {
+export function toBatchEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): Record<string, unknown> {
   const { runId: _runId, seq: _seq, graphId, ...data } = event;
-  if (graphId !== runGraphId) (data as Record<string, unknown>)['graphId'] = graphId;
-  return data;
+  const entry = data as Record<string, unknown>;
+  if (data.at === previousAt) entry['at'] = 0;
+  if (graphId !== runGraphId) entry['graphId'] = graphId;
+  return entry;
 }
 
 /**
@@ -52,14 +56,15 @@ export function toEvent(row: EventRow, runId: string, graphId: string): RunEvent
   } catch (error) {
     throw new AppError('INVALID_INPUT', `event ${runId}#${row.seq} is not JSON: ${(error as Error).message}`);
   }
-  return restoreEvent(data, row.type, row.seq, runId, graphId);
+  return restoreEvent(data, row.type, row.seq, runId, graphId, undefined);
 }
 
 /**
  * `fields` (an event's stored JSON, parsed) made a whole, validated event: `type` first when it
- * is stored apart (else `fields` holds it, first), runId and graphId put back, seq last.
+ * is stored apart (else `fields` holds it, first), runId and graphId put back, seq last; an `at`
+ * of 0 (see toBatchEntry) becomes `previousAt`.
  */
-export function restoreEvent(fields: unknown, type: string | undefined, seq: number, runId: string, graphId: string): RunEvent {
+export function restoreEvent(fields: unknown, type: string | undefined, seq: number, runId: string, graphId: string, previousAt: string | undefined): RunEvent {
   if (!isPlainObject(fields)) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} must be an object`);
   const data = fields;
   const event: Record<string, unknown> = type === undefined ? {} : { type };
@@ -67,6 +72,11 @@ export function restoreEvent(fields: unknown, type: string | undefined, seq: num
     if (key === 'at') {
       event['runId'] = runId;
       event['graphId'] = graphId;
+      if (data[key] === 0) {
+        if (previousAt === undefined) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} takes its time (at 0) from the event before it, but none comes before it in its batch`);
+        event['at'] = previousAt;
+        continue;
+      }
     }
     // An assignment to '__proto__' would set the prototype instead of adding the key.
     if (key === '__proto__') Object.defineProperty(event, key, { value: data[key], enumerable: true, writable: true, configurable: true });

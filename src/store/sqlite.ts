@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
-import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import { loadMigrations } from './migrate.ts';
 import { checkpointData, nodeData, restoreEvent, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
@@ -20,7 +20,7 @@ export interface SqliteStore extends Store {
   readonly path: string;
 }
 
-type InsertRunParams = [...RunParams, nodes: string, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
+type InsertRunParams = [...RunParams, nodes: string, foldSeq: number | null, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
 type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
 interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
 /** A stored run as the writes need it: its key in the other tables and its graph. */
@@ -37,11 +37,22 @@ const WAL_AUTOCHECKPOINT = 10_000;
 const CHUNK = 64;
 /** A batch of events whose JSON passes this many characters is split into parts of at most about this many. */
 const BATCH_CHARS = 64 * 1024;
+/** The highest seq an event can have: batch keys are (run_no << 32) | seq. */
+const MAX_SEQ = 2 ** 32 - 1;
 /** runRefs starts over when it holds this many runs. */
 const RUN_REF_CACHE = 50_000;
 const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
 const UNTOUCHED = nodeData(newNodeSnapshot(''));
 const UNTOUCHED_KEYS = Object.keys(UNTOUCHED) as Array<keyof NodeData>;
+
+/** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
+interface Creation {
+  params: ReturnType<typeof runParams>;
+  /** Node id -> its NodeData as JSON, or null for a node as newNodeSnapshot makes it; the last snapshot of a repeated id counts. */
+  nodes: Map<string, string | null>;
+  keys: [concurrencyKey: string | null, idempotencyKey: string | null];
+  finishedAt: string | null;
+}
 
 /**
  * Opens (creating it and its parent directories if needed) a SQLite database file as a Store, or
@@ -91,8 +102,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const getGraph = db.prepare<[string], GraphRow>('SELECT * FROM graphs WHERE id = ?');
   const listGraphs = db.prepare<[], GraphRow>('SELECT * FROM graphs ORDER BY id');
   const deleteGraph = db.prepare<[string]>('DELETE FROM graphs WHERE id = ?');
-  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, nodes, concurrency_key, idempotency_key, finished_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, nodes, fold_seq, concurrency_key, idempotency_key, finished_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
   const findIdempotent = db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE idempotency_key = ?');
   const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ?, finished_at = ? WHERE no = ?');
   // Apart from updateRun because a column in a SET rewrites its index entries even when its value
@@ -101,17 +112,22 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const findRun = db.prepare<[string], { no: number; graph_id: string }>('SELECT no, graph_id FROM runs WHERE id = ?');
   const getRun = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
   // A run's nodes: those in its row (`pending` before migration 005, `nodes` since), and its node rows, which win.
-  const getRunNodes = db.prepare<[string], { no: number; pending: string; nodes: string | null }>('SELECT no, pending, nodes FROM runs WHERE id = ?');
+  const getRunNodes = db.prepare<[string], { no: number; graph_id: string; pending: string; nodes: string | null; fold_seq: number | null }>('SELECT no, graph_id, pending, nodes, fold_seq FROM runs WHERE id = ?');
   const getNodeRows = db.prepare<[number], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_no = ?');
-  // Events are stored in batches (migration 006): the one holding the event after `from - 1` is the
-  // last to start at or before `from`; then every later one.
+  // Events are stored in batches (migration 006) keyed by (run_no << 32) | seq (migration 007), so a
+  // run's batches are the keys from its no << 32 up to (no + 1) << 32. The one holding the event
+  // after `from - 1` is the last to start at or before `from` (below 2^32, see readEvents); then
+  // every later one of the run.
   const readBatches = db.prepare<{ no: number; from: number }, { seq: number; data: string }>(`SELECT seq, data FROM events
-    WHERE run_no = @no AND seq >= coalesce((SELECT max(seq) FROM events WHERE run_no = @no AND seq <= @from), 0) ORDER BY seq`);
-  const lastSeqOf = db.prepare<[number], { last_seq: number }>('SELECT last_seq FROM events WHERE run_no = ? ORDER BY seq DESC LIMIT 1');
-  const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT (SELECT last_seq FROM events WHERE run_no = r.no ORDER BY seq DESC LIMIT 1) AS seq FROM runs r WHERE r.id = ?');
-  const insertBatch = db.prepare<[number, number, number, string]>('INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)');
-  const runBatches = db.prepare<[number], { rowid: number; data: string }>('SELECT rowid, data FROM events WHERE run_no = ?');
-  const rewriteBatch = db.prepare<[string, number]>('UPDATE events SET data = ? WHERE rowid = ?');
+    WHERE key >= coalesce((SELECT max(key) FROM events WHERE key BETWEEN @no << 32 AND (@no << 32) | @from), @no << 32) AND key < (@no + 1) << 32
+    ORDER BY key`);
+  const lastSeqOf = db.prepare<{ no: number }, { last_seq: number }>('SELECT last_seq FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32 ORDER BY key DESC LIMIT 1');
+  const lastSeq = db.prepare<[string], { seq: number | null }>(`SELECT (SELECT last_seq FROM events WHERE key >= r.no << 32 AND key < (r.no + 1) << 32 ORDER BY key DESC LIMIT 1) AS seq
+    FROM runs r WHERE r.id = ?`);
+  // (no, seq) twice: better-sqlite3 has no numbered parameters, and named ones cost an object per row.
+  const insertBatch = db.prepare<[number, number, number, number, number, string]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
+  const runBatches = db.prepare<{ no: number }, { key: number; data: string }>('SELECT key, data FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32');
+  const rewriteBatch = db.prepare<[string, number]>('UPDATE events SET data = ? WHERE key = ?');
   const upsertCheckpoint = db.prepare<[number, number, string]>(`INSERT INTO checkpoints (run_no, step, data) VALUES (?, ?, ?)
     ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
   const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
@@ -121,7 +137,11 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   // DO NOTHING: a blob is named by its content, so one already stored is the same.
   const insertBlob = db.prepare<[number, string, string]>('INSERT INTO blobs (run_no, ref, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const readBlob = db.prepare<[string, string], { data: string }>('SELECT b.data FROM runs r JOIN blobs b ON b.run_no = r.no WHERE r.id = ? AND b.ref = ?');
-  const deleteRunRows = ['events', 'nodes', 'checkpoints', 'blobs', 'runs'].map((table) => db.prepare<[number]>(`DELETE FROM ${table} WHERE ${table === 'runs' ? 'no' : 'run_no'} = ?`));
+  const deleteRunRows = [
+    db.prepare<{ no: number }>('DELETE FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32'),
+    ...['nodes', 'checkpoints', 'blobs'].map((table) => db.prepare<{ no: number }>(`DELETE FROM ${table} WHERE run_no = @no`)),
+    db.prepare<{ no: number }>('DELETE FROM runs WHERE no = @no'),
+  ];
   // One statement per filter shape (at most 8), prepared on first use; the status list is bound as JSON.
   // An empty status list, like an absent one, does not filter (as in MemoryStore).
   const listStatements = new Map<string, Database.Statement<ListParams, RunRow>>();
@@ -153,10 +173,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * changes, those of its events get the old one written in.
    */
   function keepGraphId(graphId: string, no: number): void {
-    for (const batch of runBatches.all(no)) {
+    for (const batch of runBatches.all({ no })) {
       const entries = JSON.parse(batch.data) as Array<Record<string, unknown>>;
       for (const entry of entries) entry['graphId'] ??= graphId;
-      rewriteBatch.run(JSON.stringify(entries), batch.rowid);
+      rewriteBatch.run(JSON.stringify(entries), batch.key);
     }
   }
 
@@ -166,32 +186,35 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * repeat means two writers or a bug there).
    */
   function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): void {
-    interface Open { no: number; first: number; last: number; entries: Array<Record<string, unknown>> }
+    interface Open { no: number; first: number; last: number; at: string | undefined; entries: Array<Record<string, unknown>> }
     const open = new Map<string, Open>();
     const written = new Map<string, number>();
     const close = (runId: string, batch: Open): void => {
       // One JSON.stringify per batch, not per event. A large batch (big payloads) is serialized
       // again entry by entry and split into parts of at most about BATCH_CHARS, so a reader never
-      // parses much more than it asks for.
+      // parses much more than it asks for. Every part's first entry has its own `at`, not 0.
       const { no, first, entries } = batch;
       const json = JSON.stringify(entries);
-      if (json.length <= BATCH_CHARS || entries.length === 1) insertBatch.run(no, first, batch.last, json);
+      if (json.length <= BATCH_CHARS || entries.length === 1) insertBatch.run(no, first, no, first, batch.last, json);
       else {
         let from = 0;
         let part: string[] = [];
         let chars = 0;
+        let at: unknown;
         entries.forEach(function splitLargeBatch(entry, i) {
-          const text = JSON.stringify(entry);
+          if (entry['at'] !== 0) at = entry['at'];
+          let text = JSON.stringify(entry);
           if (part.length > 0 && chars + text.length > BATCH_CHARS) {
-            insertBatch.run(no, first + from, first + i - 1, `[${part.join(',')}]`);
+            insertBatch.run(no, first + from, no, first + from, first + i - 1, `[${part.join(',')}]`);
             from = i;
             part = [];
             chars = 0;
+            if (entry['at'] === 0) text = JSON.stringify({ ...entry, at });
           }
           part.push(text);
           chars += text.length + 1;
         });
-        insertBatch.run(no, first + from, batch.last, `[${part.join(',')}]`);
+        insertBatch.run(no, first + from, no, first + from, batch.last, `[${part.join(',')}]`);
       }
       written.set(runId, batch.last);
       open.delete(runId);
@@ -200,15 +223,17 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       const run = refOf(event.runId);
       let batch = open.get(event.runId);
       // A run created in this commit has no events yet.
-      const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get(run.no)?.last_seq ?? 0)));
+      const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get({ no: run.no })?.last_seq ?? 0)));
       if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
+      if (event.seq > MAX_SEQ) throw new AppError('INTERNAL', `run ${event.runId} has an event with seq ${event.seq}; this store keeps at most ${MAX_SEQ} events per run`);
       if (batch && (event.seq !== batch.last + 1 || batch.entries.length >= CHUNK)) {
         close(event.runId, batch);
         batch = undefined;
       }
-      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, entries: [] }));
-      batch.entries.push(toBatchEntry(event, run.graphId));
+      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, at: undefined, entries: [] }));
+      batch.entries.push(toBatchEntry(event, run.graphId, batch.at));
       batch.last = event.seq;
+      batch.at = event.at;
     }
     for (const [runId, batch] of open) close(runId, batch);
   }
@@ -225,14 +250,6 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     }
   }
 
-  /** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
-  interface Creation {
-    params: ReturnType<typeof runParams>;
-    /** Node id -> its NodeData as JSON, or null for a node as newNodeSnapshot makes it; the last snapshot of a repeated id counts. */
-    nodes: Map<string, string | null>;
-    keys: [concurrencyKey: string | null, idempotencyKey: string | null];
-    finishedAt: string | null;
-  }
 
   function prepareCreation(run: RunRecord, nodes: NodeSnapshot[]): Creation {
     const packed = new Map<string, string | null>();
@@ -242,20 +259,54 @@ function createStore(db: Database.Database, path: string): SqliteStore {
 
   /**
    * Inserts a created run's row with its nodes in it (no node rows). Within a commit, `latest` is
-   * the batch's record of the run and `rows` its node rows, so the row goes in as it ends that
-   * commit: one insert instead of an insert, an update and node rows.
+   * the batch's record of the run, `rows` its node rows and `events` its events, so the row goes in
+   * as it ends that commit: one insert instead of an insert, an update and node rows. A run that
+   * ends in that commit, whose nodes the batch says are the fold of its events (`folded`) and were
+   * created untouched, keeps only its node ids (see migration 008).
    */
-  function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[]): RunRef {
+  function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[], events?: RunEvent[], folded = false): RunRef {
     const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
-    let nodes = creation.nodes;
-    if (rows) {
-      nodes = new Map(nodes);
-      for (const row of rows) nodes.set(row.nodeId, JSON.stringify(nodeData(row)));
+    let packed: string;
+    let foldSeq: number | null = null;
+    if (folded && events && latest && FINISHED_STATUSES.includes(latest.status) && [...creation.nodes.values()].every((json) => json === null)) {
+      packed = JSON.stringify([...creation.nodes.keys()]);
+      foldSeq = events[events.length - 1]!.seq;
+    } else {
+      let nodes = creation.nodes;
+      if (rows) {
+        nodes = new Map(nodes);
+        for (const row of rows) nodes.set(row.nodeId, JSON.stringify(nodeData(row)));
+      }
+      packed = `{${Array.from(nodes, ([nodeId, json]) => `${JSON.stringify(nodeId)}:${json ?? 'null'}`).join(',')}}`;
     }
-    const packed = `{${Array.from(nodes, ([nodeId, json]) => `${JSON.stringify(nodeId)}:${json ?? 'null'}`).join(',')}}`;
-    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, ...creation.keys, latest ? latest.finishedAt : creation.finishedAt);
+    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, foldSeq, ...creation.keys, latest ? latest.finishedAt : creation.finishedAt);
     if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
     return { no: Number(result.lastInsertRowid), graphId };
+  }
+
+  /** Up to `limit` of a stored run's events with seq > `afterSeq` (and at most `lastSeq`), in seq order. */
+  function readStored(run: { no: number; graph_id: string }, runId: string, afterSeq: number, limit: number, lastSeq = MAX_SEQ): RunEvent[] {
+    const events: RunEvent[] = [];
+    if (afterSeq >= MAX_SEQ) return events;
+    for (const batch of readBatches.iterate({ no: run.no, from: Math.max(afterSeq + 1, 0) })) {
+      const entries = parseBatch(batch.data, runId, batch.seq);
+      // An entry's `at` of 0 is the one of the entry before it (see toBatchEntry).
+      let at: string | undefined;
+      for (let i = 0; i < entries.length; i++) {
+        if (batch.seq + i <= afterSeq) {
+          const stored = (entries[i] as { at?: unknown } | null)?.at;
+          if (typeof stored === 'string') at = stored;
+          continue;
+        }
+        if (batch.seq + i > lastSeq) return events;
+        const event = restoreEvent(entries[i], undefined, batch.seq + i, runId, run.graph_id, at);
+        at = event.at;
+        events.push(event);
+        // Leaving the loop early resets the statement.
+        if (events.length === limit) return events;
+      }
+    }
+    return events;
   }
 
   /*
@@ -281,14 +332,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     if (creations.size > 0) {
       const latest = new Map<string, RunRecord>();
       for (const run of batch.runs) if (creations.has(run.id)) latest.set(run.id, run);
-      const rows = new Map<string, NodeRow[]>();
-      for (const node of batch.nodes) {
-        if (!creations.has(node.runId)) continue;
-        const list = rows.get(node.runId);
-        if (list) list.push(node);
-        else rows.set(node.runId, [node]);
-      }
-      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id)));
+      const rows = groupByRun(batch.nodes, creations);
+      const events = groupByRun(batch.events, creations);
+      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id), events.get(id), batch.folded?.has(id)));
     }
     // A batch holds long runs of one run's events: look its ref up once per run of them.
     let lastId: string | undefined;
@@ -324,7 +370,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
 
   const deleteExpiredTx = db.transaction(function deleteExpiredTx(before: string, limit: number): string[] {
     const expired = findExpired.all(before, limit);
-    for (const { no } of expired) for (const remove of deleteRunRows) remove.run(no);
+    for (const { no } of expired) for (const remove of deleteRunRows) remove.run({ no });
     return expired.map((run) => run.id);
   });
 
@@ -383,7 +429,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       if (!run) return [];
       const byId = new Map<string, NodeSnapshot>();
       for (const nodeId of JSON.parse(run.pending) as string[]) byId.set(nodeId, newNodeSnapshot(nodeId));
-      if (run.nodes !== null) {
+      if (run.fold_seq !== null) {
+        const events = readStored(run, runId, 0, Number.POSITIVE_INFINITY, run.fold_seq);
+        for (const node of foldNodes(JSON.parse(run.nodes ?? '[]') as string[], events).values()) byId.set(node.nodeId, node);
+      } else if (run.nodes !== null) {
         for (const [nodeId, data] of Object.entries(JSON.parse(run.nodes) as Record<string, NodeData | null>)) byId.set(nodeId, data === null ? newNodeSnapshot(nodeId) : { nodeId, ...data });
       }
       for (const row of getNodeRows.all(run.no)) byId.set(row.node_id, { nodeId: row.node_id, ...(JSON.parse(row.data) as NodeData) });
@@ -420,17 +469,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       if (!Number.isInteger(afterSeq)) throw new AppError('INVALID_INPUT', `afterSeq must be an integer, got ${String(afterSeq)}`);
       // graph_id from the row, not runRefs: another connection may have changed it.
       const run = findRun.get(runId);
-      const events: RunEvent[] = [];
-      if (!run || limit === 0) return events;
-      for (const batch of readBatches.iterate({ no: run.no, from: afterSeq + 1 })) {
-        const entries = parseBatch(batch.data, runId, batch.seq);
-        for (let i = Math.max(0, afterSeq + 1 - batch.seq); i < entries.length; i++) {
-          events.push(restoreEvent(entries[i], undefined, batch.seq + i, runId, run.graph_id));
-          // Leaving the loop early resets the statement.
-          if (events.length === limit) return events;
-        }
-      }
-      return events;
+      if (!run || limit === 0) return [];
+      return readStored(run, runId, afterSeq, limit);
     },
     async readBlob(runId, ref) {
       settle();
@@ -475,6 +515,18 @@ function multiRowStatement(db: Database.Database, head: string, tuple: string, t
     }
     return statement;
   };
+}
+
+/** `items` of the runs in `runs`, by run id, in their order. */
+function groupByRun<T extends { runId: string }>(items: readonly T[], runs: ReadonlyMap<string, unknown>): Map<string, T[]> {
+  const byRun = new Map<string, T[]>();
+  for (const item of items) {
+    if (!runs.has(item.runId)) continue;
+    const list = byRun.get(item.runId);
+    if (list) list.push(item);
+    else byRun.set(item.runId, [item]);
+  }
+  return byRun;
 }
 
 /** True for a node exactly as newNodeSnapshot makes it, which createRun stores as just its id. */

@@ -74,6 +74,14 @@ export interface CommitBatch {
   checkpoints: Checkpoint[];
   /** Payloads the batch's events refer to; one already stored (same runId and ref) is kept as it is. */
   blobs?: StoredBlob[];
+  /**
+   * Runs whose nodes, as this batch leaves them (its node rows, and the nodes it has none for as
+   * they were), are exactly what folding every event the run has, up to this batch's last, into
+   * the nodes it was created with gives (foldNodes). A store may then keep just the node ids and
+   * rebuild the snapshots from the events when asked. The event log names the runs whose every
+   * event it appended and none of whose updates it stored apart. Optional; a store may ignore it.
+   */
+  folded?: ReadonlySet<string>;
 }
 
 export interface RunFilter {

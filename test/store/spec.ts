@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { AppError, type ErrorCode } from '../../src/common/errors.ts';
-import type { NodeSnapshot, RunRecord, RunStatus } from '../../src/events/snapshot.ts';
+import { applyEvent, toRecord, type NodeSnapshot, type RunRecord, type RunStatus } from '../../src/events/snapshot.ts';
 import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
 import type { GraphSpec } from '../../src/graph/types.ts';
 import type { CommitBatch, NodeRow, Store } from '../../src/store/types.ts';
@@ -114,6 +114,34 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         expect(nodes.map((n) => n.nodeId)).toStrictEqual(['B', 'a', 'z', 'é', '\uE000', '\u{1F600}']);
         expect(nodes.find((n) => n.nodeId === 'a')).toStrictEqual(snapshot(first));
         expect(nodes.find((n) => n.nodeId === '\u{1F600}')).toStrictEqual(snapshot(later));
+      });
+
+      it('gives back the nodes of a run created and ended in one commit that marks them folded, and lets later node rows win', async () => {
+        const record = makeRun();
+        const run = { ...record, nodes: new Map(['a', 'b', 'c', 'd'].map((id) => [id, makeNode(id)])) };
+        await store.createRun(record, [...run.nodes.values()]);
+        const node = (seq: number, type: 'NodeStarted' | 'NodeCompleted' | 'NodeFailed' | 'NodeSkipped', nodeId: string, more: object = {}): RunEvent => ({ ...makeEvent(run.id, seq, type), nodeId, ...more }) as RunEvent;
+        // a succeeds, b is skipped, c fails once then for good, d is still running when the run
+        // fails (which fails it too); as the event log folds them.
+        const events = [
+          makeEvent(run.id, 1, 'RunStarted'), node(2, 'NodeStarted', 'a'), node(3, 'NodeCompleted', 'a'), node(4, 'NodeSkipped', 'b'),
+          node(5, 'NodeStarted', 'c'), node(6, 'NodeFailed', 'c'), node(7, 'NodeStarted', 'c', { attempt: 2 }), node(8, 'NodeFailed', 'c', { attempt: 2, willRetry: false }),
+          node(9, 'NodeStarted', 'd'), makeEvent(run.id, 10, 'RunFailed'),
+        ];
+        const touched = new Set<string>();
+        for (const event of events) {
+          const id = applyEvent(run, event);
+          if (id !== undefined) touched.add(id);
+        }
+        const rows = [...touched].map((id) => ({ ...run.nodes.get(id)!, runId: run.id }));
+        await store.commit({ events, runs: [toRecord(run)], nodes: rows, checkpoints: [], folded: new Set([run.id]) });
+        const expected = [...run.nodes.values()].map((n) => ({ ...n }));
+        expect(expected.map((n) => [n.status, n.attempts, n.finishedAt !== null])).toStrictEqual([['SUCCEEDED', 1, true], ['SKIPPED', 0, false], ['FAILED', 2, true], ['FAILED', 1, true]]);
+        expect(await store.getNodes(run.id)).toStrictEqual(expected);
+        expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
+        const later = makeNodeRow(run.id, 'd', { status: 'SKIPPED' });
+        await store.commit(batch({ nodes: [later] }));
+        expect(await store.getNodes(run.id)).toStrictEqual([...expected.slice(0, 3), snapshot(later)]);
       });
 
       it('keeps null fields null', async () => {

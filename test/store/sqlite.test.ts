@@ -5,11 +5,15 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { AppError } from '../../src/common/errors.ts';
-import type { RunSnapshot } from '../../src/events/snapshot.ts';
+import type { NodeSnapshot, RunRecord, RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { nodeData, runParams, toEventData } from '../../src/store/rows.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { CommitBatch, Store } from '../../src/store/types.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { END } from '../../src/graph/types.ts';
+import { composeOn } from '../utils/flowcast.ts';
 import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
 import { expectAppError, runStoreSpec, snapshot } from './spec.ts';
 
@@ -49,7 +53,7 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
@@ -92,6 +96,38 @@ describe('SQLite store', () => {
     await store.commit({ events: [], runs: [], nodes: [makeNodeRow(running.id, 'p', { status: 'SKIPPED' })], checkpoints: [] });
     expect(await store.getNodes(running.id)).toStrictEqual([makeNode('p', { status: 'SKIPPED' }), makeNode('q', { status: 'RUNNING' })]);
     await store.close();
+  });
+
+  it('keys the event batches of a file written before migration 007 by run and seq, and reads and appends to them', async () => {
+    const [a, b] = [makeRun({ status: 'RUNNING' }), makeRun({ status: 'RUNNING' })];
+    const batches: Array<[RunRecord, RunEvent[]]> = [[a, makeEvents(a.id, 1, 3)], [b, makeEvents(b.id, 1, 1)], [a, makeEvents(a.id, 4, 5)]];
+    mkdirSync(dirname(file), { recursive: true });
+    withRaw((db) => {
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+      for (const migration of loadMigrations('sqlite').slice(0, 6)) {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
+      }
+      const insertRun = db.prepare("INSERT INTO runs (id, graph_id, status, priority, data, pending, nodes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '[]', '{}', ?, ?)");
+      const no = new Map([a, b].map((run) => [run.id, Number(insertRun.run(...runParams(run)).lastInsertRowid)]));
+      // As migration 006 stored them: one row per batch, each entry whole but for runId and seq.
+      const insertBatch = db.prepare('INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)');
+      for (const [run, events] of batches) {
+        const entries = events.map(({ runId: _r, seq: _s, graphId: _g, ...entry }) => entry);
+        insertBatch.run(no.get(run.id), events[0]!.seq, events.at(-1)!.seq, JSON.stringify(entries));
+      }
+    });
+    const store = openSqliteStore(file);
+    expect(await store.readEvents(a.id, 0, 10)).toStrictEqual(makeEvents(a.id, 1, 5));
+    expect(await store.readEvents(a.id, 2, 2)).toStrictEqual(makeEvents(a.id, 3, 4));
+    expect(await store.readEvents(b.id, 0, 10)).toStrictEqual(makeEvents(b.id, 1, 1));
+    expect(await store.lastSeq(a.id)).toBe(5);
+    await expectAppError(store.commit({ events: makeEvents(a.id, 5, 5), runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /seq 5/);
+    await store.commit({ events: makeEvents(a.id, 6, 7), runs: [], nodes: [], checkpoints: [] });
+    expect(await store.readEvents(a.id, 4, 10)).toStrictEqual(makeEvents(a.id, 5, 7));
+    await store.close();
+    const rows = withRaw((db) => db.prepare<[], { key: number; run_no: number; seq: number; last_seq: number }>('SELECT key, run_no, seq, last_seq FROM events ORDER BY key').all());
+    expect(rows.map((r) => [r.key - r.run_no * 2 ** 32, r.last_seq])).toStrictEqual([[1, 3], [4, 5], [6, 7], [1, 1]]);
   });
 
   it('creates missing parent directories and records every migration it applies', async () => {
@@ -189,6 +225,49 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('keys each batch (run_no << 32) | seq, with no index beside it, and keeps a run\'s seqs below 2^32', async () => {
+    const store = openSqliteStore(file);
+    const [a, b] = [makeRun(), makeRun()];
+    for (const run of [a, b]) await store.createRun(run, []);
+    await store.commit({ events: [...makeEvents(a.id, 1, 3), ...makeEvents(b.id, 1, 2)], runs: [], nodes: [], checkpoints: [] });
+    await store.commit({ events: makeEvents(a.id, 4, 5), runs: [], nodes: [], checkpoints: [] });
+    const rows = withRaw((db) => db.prepare<[], { key: number; run_no: number; seq: number }>('SELECT key, run_no, seq FROM events ORDER BY key').all());
+    expect(rows.map((r) => r.key)).toStrictEqual(rows.map((r) => r.run_no * 2 ** 32 + r.seq));
+    expect(rows.map((r) => r.seq)).toStrictEqual([1, 4, 1]);
+    expect(withRaw((db) => db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events'").pluck().all())).toStrictEqual([]);
+    expect(await store.readEvents(a.id, -5, 10)).toStrictEqual(makeEvents(a.id, 1, 5));
+    expect(await store.readEvents(a.id, 2 ** 32 - 1, 10)).toStrictEqual([]);
+    expect(await store.readEvents(a.id, 2 ** 40, 10)).toStrictEqual([]);
+    expect(await store.readEvents(b.id, 1, 10)).toStrictEqual(makeEvents(b.id, 2, 2));
+    await expectAppError(store.commit({ events: [makeEvent(b.id, 2 ** 32)], runs: [], nodes: [], checkpoints: [] }), 'INTERNAL', /at most 4294967295 events/);
+    expect(await store.lastSeq(b.id)).toBe(2);
+    await store.close();
+  });
+
+  it('stores an event\'s time as 0 when it is the one of the event before it in its batch, and gives every batch its first time', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    // 1..70 in two milliseconds, then 71..80 carrying 20 KB each in a third: a batch closes at 64
+    // events, and one over 64 KiB is split into parts of at most 64 KiB, 74, 77 and 80 starting
+    // parts in the middle of a millisecond.
+    const at = (seq: number): string => `2025-01-02T03:04:05.${seq <= 30 ? '100' : seq <= 70 ? '200' : '300'}Z`;
+    const event = (seq: number): RunEvent => ({ ...makeEvent(run.id, seq, 'NodeStarted'), at: at(seq), ...(seq > 70 ? { input: { pad: 'x'.repeat(20_000) } } : {}) } as RunEvent);
+    const events = Array.from({ length: 80 }, (_, i) => event(i + 1));
+    await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
+    const batches = withRaw((db) => db.prepare<[], { seq: number; data: string }>('SELECT seq, data FROM events ORDER BY key').all())
+      .map((row) => ({ seq: row.seq, ats: (JSON.parse(row.data) as Array<{ at: unknown }>).map((entry) => entry.at) }));
+    expect(batches.map((b) => b.seq)).toStrictEqual([1, 65, 74, 77, 80]);
+    expect(batches[0]!.ats.filter((a) => a !== 0)).toStrictEqual([at(1), at(31)]);
+    for (const batch of batches) expect(batch.ats[0], `batch from ${batch.seq}`).toBe(at(batch.seq));
+    expect(batches.flatMap((b) => b.ats).filter((a) => a !== 0)).toStrictEqual([at(1), at(31), at(65), at(71), at(74), at(77), at(80)]);
+    for (const after of [0, 5, 30, 31, 64, 66, 72, 79]) expect(await store.readEvents(run.id, after, 3), `after ${after}`).toStrictEqual(events.slice(after, after + 3));
+    // A batch that starts with a 0 has no time to take.
+    withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[0].at', 0) WHERE seq = 65").run());
+    await expectAppError(store.readEvents(run.id, 64, 1), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
+    await store.close();
+  });
+
   it('rejects a stored event that no longer decodes', async () => {
     const store = openSqliteStore(file);
     const run = makeRun();
@@ -264,6 +343,40 @@ describe('SQLite store', () => {
     expect(row().rows).toStrictEqual(['b']);
     expect(await store.getNodes(run.id)).toStrictEqual([makeNode('a'), snapshot(done), makeNode('c', { status: 'SKIPPED' })]);
     await store.close();
+  });
+
+  it('keeps the nodes of a run that starts and ends in one commit as the fold of its events, unless an update went apart or it took longer', async () => {
+    const store = openSqliteStore(file);
+    // What the store was given of each run's nodes: at createRun, then each commit's rows winning.
+    const given = new Map<string, Map<string, NodeSnapshot>>();
+    const f = composeOn(Object.assign(Object.create(store) as Store, {
+      async createRun(run: RunRecord, nodes: NodeSnapshot[]) {
+        given.set(run.id, new Map(nodes.map((n) => [n.nodeId, { ...n }])));
+        return store.createRun(run, nodes);
+      },
+      async commit(batch: CommitBatch) {
+        for (const { runId, ...node } of batch.nodes) given.get(runId)!.set(node.nodeId, node);
+        return store.commit(batch);
+      },
+    }));
+    const add = (id: string, build: (g: GraphBuilder) => GraphBuilder): void => f.catalog.register(build(new GraphBuilder({ id, name: id })).compile(f.catalog.kinds));
+    // s routes to a (b is skipped), a and c run, c fails: a short run that ends FAILED.
+    add('branches', (g) => g.addNode('s', () => ({ n: 1 })).addNode('a', () => ({ a: true })).addNode('b', () => ({ b: true })).addNode('c', () => { throw new Error('c broke'); })
+      .setEntry('s').addConditionalEdges('s', () => 'a', ['a', 'b']).addEdge('a', 'c').addEdge('b', END).addEdge('c', END));
+    add('big', (g) => g.addNode('a', () => ({ text: 'x'.repeat(300_000) })).setEntry('a').addEdge('a', END));
+    add('slow', (g) => g.addNode('a', 'delay', { config: { ms: 20 } }).addNode('b', () => ({ b: 1 })).setEntry('a').addEdge('a', 'b').addEdge('b', END));
+    const runs = [await f.engine.run('branches', {}), await f.engine.run('big', {}), await f.engine.run('slow', {})];
+    expect(runs.map((run) => run.status)).toStrictEqual(['FAILED', 'COMPLETED', 'COMPLETED']);
+    const rows = withRaw((db) => db.prepare<[], { id: string; nodes: string; fold_seq: number | null }>('SELECT id, nodes, fold_seq FROM runs ORDER BY no').all());
+    expect(rows.map((row) => row.fold_seq)).toStrictEqual([runs[0]!.lastSeq, null, null]);
+    expect(JSON.parse(rows[0]!.nodes)).toStrictEqual(['a', 'b', 'c', 's']);
+    for (const run of runs) {
+      const nodes = [...given.get(run.id)!.values()].sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1));
+      expect(await store.getNodes(run.id), run.graphId).toStrictEqual(nodes);
+    }
+    expect((await store.getNodes(runs[0]!.id)).map((n) => n.status)).toStrictEqual(['SUCCEEDED', 'SKIPPED', 'FAILED', 'SUCCEEDED']);
+    expect((await store.getNodes(runs[1]!.id))[0]?.output).toStrictEqual({ text: 'x'.repeat(300_000) });
+    await f.close();
   });
 
   it('gives back an event the engine wrote with its keys in the same order, so it serializes the same', async () => {
