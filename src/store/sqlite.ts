@@ -50,6 +50,8 @@ interface Creation {
   params: ReturnType<typeof runParams>;
   /** Node id -> its NodeData as JSON, or null for a node as newNodeSnapshot makes it; the last snapshot of a repeated id counts. */
   nodes: Map<string, string | null>;
+  /** Every node createRun was given is as newNodeSnapshot makes it (a condition of keeping the nodes as a fold, see insertRunRows). */
+  untouched: boolean;
   keys: [concurrencyKey: string | null, idempotencyKey: string | null];
   finishedAt: string | null;
 }
@@ -219,7 +221,17 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       written.set(runId, batch.last);
       open.delete(runId);
     };
+    let current: Open | undefined;
+    let currentId = '';
+    let currentGraphId = '';
     for (const event of events) {
+      // A batch holds long stretches of one run's consecutive events: those go straight on.
+      if (current && event.runId === currentId && event.seq === current.last + 1 && current.entries.length < CHUNK && event.seq <= MAX_SEQ) {
+        current.entries.push(toBatchEntry(event, currentGraphId, current.at));
+        current.last = event.seq;
+        current.at = event.at;
+        continue;
+      }
       const run = refOf(event.runId);
       let batch = open.get(event.runId);
       // A run created in this commit has no events yet.
@@ -234,6 +246,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       batch.entries.push(toBatchEntry(event, run.graphId, batch.at));
       batch.last = event.seq;
       batch.at = event.at;
+      current = batch;
+      currentId = event.runId;
+      currentGraphId = run.graphId;
     }
     for (const [runId, batch] of open) close(runId, batch);
   }
@@ -253,8 +268,13 @@ function createStore(db: Database.Database, path: string): SqliteStore {
 
   function prepareCreation(run: RunRecord, nodes: NodeSnapshot[]): Creation {
     const packed = new Map<string, string | null>();
-    for (const node of nodes) packed.set(node.nodeId, isUntouched(node) ? null : JSON.stringify(nodeData(node)));
-    return { params: runParams(run), nodes: packed, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
+    let untouched = true;
+    for (const node of nodes) {
+      const json = isUntouched(node) ? null : JSON.stringify(nodeData(node));
+      packed.set(node.nodeId, json);
+      if (json !== null) untouched = false;
+    }
+    return { params: runParams(run), nodes: packed, untouched, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
   }
 
   /**
@@ -268,7 +288,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
     let packed: string;
     let foldSeq: number | null = null;
-    if (folded && events && latest && FINISHED_STATUSES.includes(latest.status) && [...creation.nodes.values()].every((json) => json === null)) {
+    if (folded && events && latest && FINISHED_STATUSES.includes(latest.status) && creation.untouched) {
       packed = JSON.stringify([...creation.nodes.keys()]);
       foldSeq = events[events.length - 1]!.seq;
     } else {
@@ -377,6 +397,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   function listStatement(filter: RunFilter, after: string | undefined): Database.Statement<ListParams, RunRow> {
     const where = [
       filter.status?.length ? 'status IN (SELECT value FROM json_each(@status))' : '',
+      // Lets SQLite use runs_status, which leaves COMPLETED runs out (migration 009).
+      filter.status?.length && !filter.status.includes('COMPLETED') ? "status <> 'COMPLETED'" : '',
       filter.graphId !== undefined ? 'graph_id = @graphId' : '',
       filter.concurrencyKey !== undefined ? 'concurrency_key = @concurrencyKey' : '',
       filter.idempotencyKey !== undefined ? 'idempotency_key = @idempotencyKey' : '',
@@ -531,8 +553,8 @@ function groupByRun<T extends { runId: string }>(items: readonly T[], runs: Read
 
 /** True for a node exactly as newNodeSnapshot makes it, which createRun stores as just its id. */
 function isUntouched(node: NodeSnapshot): boolean {
-  const data = nodeData(node);
-  return UNTOUCHED_KEYS.every((key) => data[key] === UNTOUCHED[key]);
+  for (const key of UNTOUCHED_KEYS) if (node[key] !== UNTOUCHED[key]) return false;
+  return true;
 }
 
 /** A stored batch of events (migration 006) as its list of entries. */

@@ -498,6 +498,11 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
         const ids = async (status: RunStatus[]): Promise<string[]> => (await store.listRuns({ graphId, status }, { first: 10 })).items.map((run) => run.id);
         expect(await ids(['QUEUED', 'FAILED'])).toStrictEqual([q2?.id, f?.id, q1?.id]);
         expect(await ids(['CANCELLED'])).toStrictEqual([]);
+        expect(await ids(['COMPLETED', 'RUNNING'])).toStrictEqual([c?.id, r?.id]);
+        // A run that ends moves from its old status to the new one.
+        await store.commit(batch({ runs: [{ ...r!, status: 'COMPLETED', finishedAt: r!.updatedAt }] }));
+        expect(await ids(['RUNNING'])).toStrictEqual([]);
+        expect(await ids(['COMPLETED'])).toStrictEqual([c?.id, r?.id]);
         // An empty list does not filter, like an absent one.
         expect(await ids([])).toStrictEqual([q2, f, c, r, q1].map((run) => run?.id));
       });
