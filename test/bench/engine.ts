@@ -32,8 +32,8 @@ const MAX_STEPS = 5000;
 const WARMUP_MS = 500;
 const BUDGET_MS = 700;
 /** Memory against SQLite: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each. */
-const ROUNDS = 9;
-const ROUND_MS = 80;
+const ROUNDS = 15;
+const ROUND_MS = 100;
 
 /** A graph shape, described once and built for both engines. */
 interface Shape {
