@@ -114,7 +114,8 @@ async function flowcastOnce(path: string, events: number): Promise<number> {
 /**
  * Seconds to insert the events straight into an events table with better-sqlite3: one row per
  * event (`rows`, the layout of SQLite migrations 001–005) or one row per run and transaction
- * holding a JSON list of at most 64 of them (`batches`, the store's layout since 006).
+ * holding a JSON list of at most 64 of them (`batches`, the store's layout: keyed (run_no << 32) |
+ * seq since 007, a time that repeats the one before written as 0).
  */
 async function rawOnce(path: string, events: number, layout: 'rows' | 'batches'): Promise<number> {
   const db = new Database(path);
@@ -124,21 +125,22 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
   for (const migration of layout === 'rows' ? migrations.filter((m) => m.version < 6) : migrations) db.exec(migration.sql);
   const runs = Array.from({ length: RUNS }, (_, i) => newRunSnapshot(i));
   // Keyed by the run's integer number, the JSON without the fields that live in columns or in the run row.
-  const insert = db.prepare<[number, number, string | number, string]>(layout === 'rows'
-    ? 'INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)'
-    : 'INSERT INTO events (run_no, seq, last_seq, data) VALUES (?, ?, ?, ?)');
+  // Each layout prepares only its own insert (the other's columns do not exist).
+  const insert = layout === 'rows' ? db.prepare<[number, number, string, string]>('INSERT INTO events (run_no, seq, type, data) VALUES (?, ?, ?, ?)') : undefined;
+  const insertBatch = layout === 'batches' ? db.prepare<[number, number, number, number, number, string]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)') : undefined;
   const writeBatch = db.transaction((from: number, to: number) => {
     if (layout === 'rows') {
       for (let i = from; i < to; i++) {
         const run = runs[i % RUNS]!;
         const { runId: _runId, graphId: _graphId, type, ...data } = progressEvent(run, i);
-        insert.run((i % RUNS) + 1, ++run.lastSeq, type, JSON.stringify(data));
+        insert!.run((i % RUNS) + 1, ++run.lastSeq, type, JSON.stringify(data));
       }
       return;
     }
-    const open = new Map<number, { first: number; entries: string[] }>();
-    const close = (no: number, batch: { first: number; entries: string[] }): void => {
-      insert.run(no, batch.first, batch.first + batch.entries.length - 1, `[${batch.entries.join(',')}]`);
+    // One JSON.stringify per batch, as the store does.
+    const open = new Map<number, { first: number; at: string | undefined; entries: object[] }>();
+    const close = (no: number, batch: { first: number; entries: object[] }): void => {
+      insertBatch!.run(no, batch.first, no, batch.first, batch.first + batch.entries.length - 1, JSON.stringify(batch.entries));
       open.delete(no);
     };
     for (let i = from; i < to; i++) {
@@ -148,9 +150,12 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
       let batch = open.get(no);
       if (batch && batch.entries.length === 64) close(no, batch);
       batch = open.get(no);
-      if (!batch) open.set(no, (batch = { first: run.lastSeq + 1, entries: [] }));
+      if (!batch) open.set(no, (batch = { first: run.lastSeq + 1, at: undefined, entries: [] }));
       run.lastSeq++;
-      batch.entries.push(JSON.stringify(data));
+      const at = data.at;
+      if (at === batch.at) (data as { at: string | number }).at = 0;
+      batch.entries.push(data);
+      batch.at = at;
     }
     for (const [no, batch] of open) close(no, batch);
   });
