@@ -49,6 +49,14 @@ describe('SQLite store', () => {
       db.close();
     }
   }
+  /** Brings a raw connection's file to schema `version`, as a Flowcast of that version left it. */
+  function migrateTo(db: Database.Database, version: number): void {
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+    for (const migration of loadMigrations('sqlite').slice(0, version)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
+    }
+  }
   const appliedMigrations = (): unknown[] => withRaw((db) => db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all());
 
   it('reads its migration files in version order', () => {
@@ -63,11 +71,7 @@ describe('SQLite store', () => {
     const running = makeRun({ status: 'RUNNING' });
     mkdirSync(dirname(file), { recursive: true });
     withRaw((db) => {
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
-      for (const migration of loadMigrations('sqlite').slice(0, 2)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
-      }
+      migrateTo(db, 2);
       const insert = db.prepare('INSERT INTO runs (id, graph_id, status, priority, data, pending, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const run of [old, running]) {
         const [id, graphId, status, priority, data, createdAt, updatedAt] = runParams(run);
@@ -103,11 +107,7 @@ describe('SQLite store', () => {
     const batches: Array<[RunRecord, RunEvent[]]> = [[a, makeEvents(a.id, 1, 3)], [b, makeEvents(b.id, 1, 1)], [a, makeEvents(a.id, 4, 5)]];
     mkdirSync(dirname(file), { recursive: true });
     withRaw((db) => {
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
-      for (const migration of loadMigrations('sqlite').slice(0, 6)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
-      }
+      migrateTo(db, 6);
       const insertRun = db.prepare("INSERT INTO runs (id, graph_id, status, priority, data, pending, nodes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '[]', '{}', ?, ?)");
       const no = new Map([a, b].map((run) => [run.id, Number(insertRun.run(...runParams(run)).lastInsertRowid)]));
       // As migration 006 stored them: one row per batch, each entry whole but for runId and seq.
