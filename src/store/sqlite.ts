@@ -118,7 +118,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   const getNodeRows = db.prepare<[number], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_no = ?');
   // Events are stored in batches (migration 006) keyed by (run_no << 32) | seq (migration 007), so a
   // run's batches are the keys from its no << 32 up to (no + 1) << 32. The one holding the event
-  // after `from - 1` is the last to start at or before `from` (below 2^32, see readEvents); then
+  // after `from - 1` is the last to start at or before `from` (below 2^32, see readStored); then
   // every later one of the run.
   const readBatches = db.prepare<{ no: number; from: number }, { seq: number; data: string }>(`SELECT seq, data FROM events
     WHERE key >= coalesce((SELECT max(key) FROM events WHERE key BETWEEN @no << 32 AND (@no << 32) | @from), @no << 32) AND key < (@no + 1) << 32
@@ -264,7 +264,6 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       upsertNodes(end - start).run(params);
     }
   }
-
 
   function prepareCreation(run: RunRecord, nodes: NodeSnapshot[]): Creation {
     const packed = new Map<string, string | null>();
