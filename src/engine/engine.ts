@@ -287,7 +287,7 @@ export class Engine {
       // Events after the run row's lastSeq cannot exist (they commit together), but the store is the authority.
       run.lastSeq = Math.max(run.lastSeq, await this.log.store.lastSeq(run.id));
       const notice = (message: string): void => this.#emit(run, { type: 'SystemNotice', level: 'WARN', code: 'RECOVERY', nodeId: null, priority: 'HIGH', message });
-      const plan = await planRecovery(record, this.catalog, this.log.store);
+      const plan = await planRecovery(run, this.catalog, this.log.store);
       if (!plan.ok) {
         notice(`the server restarted and could not resume this run: ${plan.reason}`);
         this.#emit(run, { type: 'RunFailed', error: { code: 'RECOVERY_FAILED', message: plan.reason }, nodeId: null, durationMs: 0 });

@@ -18,7 +18,11 @@ export interface LoopOptions {
   graceMs: number;
 }
 
-/** Where a run starts: fresh (freshStart), where it paused, or from a checkpoint after a restart. */
+/**
+ * Where a run starts: fresh (freshStart), where it paused, or from a checkpoint after a restart.
+ * Unlike a Checkpoint's, its `iterations` holds every node's counter (recovery adds those of the
+ * node rows: iterationsAt).
+ */
 export type LoopStart = Omit<Checkpoint, 'runId' | 'lastSeq' | 'createdAt'>;
 
 /** A run's start before its first step. */
@@ -244,9 +248,9 @@ function pauseReason(cause: PauseCause, nodeIds: string[]): string {
  * The run's latest step boundary: what a checkpoint holds, kept up to date by the loop and turned
  * into a Checkpoint only when the event log flushes (`materialize`). The loop's iteration counters
  * are shared, not copied at every step: the counters a step in flight has raised are noted with
- * their old values and put back in the copy. So a checkpoint of a 1,000-node chain does not cost
- * 1,000 copies of its counters, and the stored checkpoint is always the latest boundary, consistent
- * with the events stored with it (the events after its lastSeq all belong to the step in flight).
+ * their old values and put back where a checkpoint or a pause needs them. So the stored checkpoint
+ * is always the latest boundary, consistent with the events stored with it (the events after its
+ * lastSeq all belong to the step in flight).
  */
 class Boundary {
   step: number;
@@ -297,18 +301,39 @@ class Boundary {
     this.#createdAt = isoNow();
   }
 
-  /** Where to go on from: the boundary, with the counters as they were at it. */
+  /** Where to go on from in this process (after a pause): the boundary, with every counter as it was at it. */
   start(): LoopStart {
     const iterations = { ...this.#iterations };
-    for (let i = this.#raised.length - 1; i >= 0; i--) {
-      const [id, before] = this.#raised[i]!;
-      if (before === undefined) delete iterations[id];
-      else iterations[id] = before;
-    }
-    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: { ...this.writes }, resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
+    this.#rollBack(iterations, true);
+    return this.#at(iterations);
   }
 
-  readonly materialize = (): Checkpoint => ({ runId: this.#runId, lastSeq: this.lastSeq, createdAt: this.#createdAt, ...this.start() });
+  /**
+   * The boundary as a Checkpoint: its counters only for the nodes of `next` (see
+   * Checkpoint.iterations), the rest being in the node rows. So a checkpoint costs the width of a
+   * step, not the size of the graph: copying every counter at each flush made long chains slower
+   * per node than short ones.
+   */
+  readonly materialize = (): Checkpoint => {
+    const iterations: Record<string, number> = {};
+    for (const id of this.next) iterations[id] = this.#iterations[id] ?? 0;
+    this.#rollBack(iterations, false);
+    return { runId: this.#runId, lastSeq: this.lastSeq, createdAt: this.#createdAt, ...this.#at(iterations) };
+  };
+
+  /** Puts back the counters the step in flight raised (only nodes of `next` are): as absent, or as 0. */
+  #rollBack(iterations: Record<string, number>, deleteNew: boolean): void {
+    for (let i = this.#raised.length - 1; i >= 0; i--) {
+      const [id, before] = this.#raised[i]!;
+      if (before !== undefined) iterations[id] = before;
+      else if (deleteNew) delete iterations[id];
+      else iterations[id] = 0;
+    }
+  }
+
+  #at(iterations: Record<string, number>): LoopStart {
+    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: { ...this.writes }, resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
+  }
 }
 
 /** Appends events for one run, filling in run, graph, time and the type's default priority. */

@@ -1,9 +1,9 @@
 import { toAppError } from '../common/errors.ts';
-import type { RunRecord } from '../events/snapshot.ts';
+import type { NodeSnapshot, RunSnapshot } from '../events/snapshot.ts';
 import { graphHash } from '../graph/hash.ts';
 import { initialState } from '../graph/state.ts';
 import type { CompiledGraph } from '../graph/types.ts';
-import type { Store } from '../store/types.ts';
+import type { Checkpoint, Store } from '../store/types.ts';
 import type { GraphCatalog } from './catalog.ts';
 import { freshStart, type LoopStart } from './loop.ts';
 
@@ -22,10 +22,13 @@ export type RecoveryPlan =
  *   updates the checkpoint holds), or from its initial state when it has none.
  * - PAUSED: from the checkpoint its pause wrote; a PAUSED run without one cannot be resumed.
  *
+ * `run.nodes` must be the run's stored node rows: they hold the iteration counters that a
+ * checkpoint leaves out (iterationsAt).
+ *
  * Never throws for a run's own problems (a graph that no longer compiles is a reason); store
  * errors propagate.
  */
-export async function planRecovery(run: RunRecord, catalog: GraphCatalog, store: Store): Promise<RecoveryPlan> {
+export async function planRecovery(run: RunSnapshot, catalog: GraphCatalog, store: Store): Promise<RecoveryPlan> {
   let graph: CompiledGraph | undefined;
   try {
     graph = await catalog.get(run.graphId);
@@ -46,5 +49,20 @@ export async function planRecovery(run: RunRecord, catalog: GraphCatalog, store:
     return { ok: true, graph: runGraph, start: freshStart(runGraph, initialState(runGraph, run.input)) };
   }
   const { runId: _runId, lastSeq: _lastSeq, createdAt: _createdAt, ...start } = checkpoint;
-  return { ok: true, graph: runGraph, start };
+  return { ok: true, graph: runGraph, start: { ...start, iterations: iterationsAt(checkpoint, run.nodes.values()) } };
+}
+
+/**
+ * Every node's iteration counter at a checkpoint (see Checkpoint.iterations): the counter the
+ * checkpoint holds for a node, else the node row's `iteration`. Nodes that never started (0) are
+ * left out, as the engine keeps them.
+ */
+export function iterationsAt(checkpoint: Pick<Checkpoint, 'iterations'>, nodes: Iterable<NodeSnapshot>): Record<string, number> {
+  const iterations: Record<string, number> = {};
+  for (const node of nodes) if (node.iteration > 0) iterations[node.nodeId] = node.iteration;
+  for (const [id, counter] of Object.entries(checkpoint.iterations)) {
+    if (counter > 0) iterations[id] = counter;
+    else delete iterations[id];
+  }
+  return iterations;
 }

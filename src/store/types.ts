@@ -36,7 +36,14 @@ export interface Checkpoint {
   state: JsonObject;
   /** Nodes the next step runs, sorted. */
   next: string[];
-  /** How many times each node has started an iteration. */
+  /**
+   * Iteration counters (how many times a node has started an iteration) at the checkpoint, for the
+   * nodes of `next` only, 0 for one that never started: the step in flight may have raised their
+   * node rows already. Every other node's counter is its node row's `iteration`, which the same
+   * commits keep up to date, so a checkpoint does not repeat a counter per node of the graph
+   * (see iterationsAt in engine/recovery.ts). Checkpoints written before this rule hold every
+   * counter, which the same reading gives back.
+   */
   iterations: Record<string, number>;
   /** Join edges waiting for more sources: edge key -> sources already completed. */
   joins: Record<string, string[]>;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/events/types.ts';
-import type { Checkpoint, CommitBatch } from '../../src/store/types.ts';
+import { iterationsAt } from '../../src/engine/recovery.ts';
+import type { Checkpoint, CommitBatch, NodeRow } from '../../src/store/types.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
 
 /**
@@ -22,20 +23,28 @@ describe('engine: checkpoints', () => {
   });
   afterEach(() => f.close());
 
-  /** After each commit while the run was unfinished: the stored events and the stored (highest-step) checkpoint of the run. */
-  function afterEachCommit(runId: string): Array<{ events: RunEvent[]; checkpoint: Checkpoint | undefined }> {
+  interface Stored {
+    events: RunEvent[];
+    checkpoint: Checkpoint | undefined;
+    nodes: Map<string, NodeRow>;
+  }
+
+  /** After each commit while the run was unfinished: the stored events, (highest-step) checkpoint and node rows of the run. */
+  function afterEachCommit(runId: string): Stored[] {
     const events: RunEvent[] = [];
     let checkpoint: Checkpoint | undefined;
-    const states: Array<{ events: RunEvent[]; checkpoint: Checkpoint | undefined }> = [];
+    const nodes = new Map<string, NodeRow>();
+    const states: Stored[] = [];
     for (const batch of commits) {
       events.push(...batch.events.filter((e) => e.runId === runId));
+      for (const row of batch.nodes) if (row.runId === runId) nodes.set(row.nodeId, row);
       const ended = batch.runs.some((r) => r.id === runId && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status));
       if (ended) {
         expect(batch.checkpoints.filter((c) => c.runId === runId), 'the commit that ends a run stores no checkpoint of it').toEqual([]);
         break;
       }
       for (const c of batch.checkpoints) if (c.runId === runId && (!checkpoint || c.step >= checkpoint.step)) checkpoint = c;
-      states.push({ events: [...events], checkpoint });
+      states.push({ events: [...events], checkpoint, nodes: new Map(nodes) });
     }
     return states;
   }
@@ -43,11 +52,17 @@ describe('engine: checkpoints', () => {
   function expectCheckpointCoversAllButTheStepInFlight(runId: string): void {
     const states = afterEachCommit(runId);
     expect(states.length).toBeGreaterThan(1);
-    for (const { events, checkpoint } of states) {
+    for (const { events, checkpoint, nodes } of states) {
       if (!events.some((e) => e.type === 'RunStarted')) continue;
       expect(checkpoint, 'a checkpoint is stored with RunStarted').toBeDefined();
       const cp = checkpoint!;
       expect(cp.lastSeq).toBeLessThanOrEqual(events.at(-1)!.seq);
+      // The checkpoint holds the counters of its next step's nodes only; with the node rows stored
+      // beside it they give every counter as of the boundary, however far the step in flight got.
+      expect(Object.keys(cp.iterations).sort()).toEqual(cp.next);
+      const started: Record<string, number> = {};
+      for (const e of events) if (e.type === 'NodeStarted' && e.attempt === 1 && e.seq <= cp.lastSeq) started[e.nodeId] = e.iteration;
+      expect(iterationsAt(cp, nodes.values()), `counters at the checkpoint of step ${cp.step}`).toEqual(started);
       for (const e of events) {
         if (!('step' in e)) continue;
         if (e.seq <= cp.lastSeq) expect(e.step, `${e.type} #${e.seq} is before checkpoint step ${cp.step}`).toBeLessThanOrEqual(cp.step);
@@ -72,7 +87,8 @@ describe('engine: checkpoints', () => {
     const last = afterEachCommit(run.id).at(-1)!.checkpoint!;
     expect(last.step).toBeLessThanOrEqual(300);
     expect(await f.store.latestCheckpoint(run.id)).toStrictEqual(last);
-    expect(last).toMatchObject({ state: { n: last.step }, next: last.step < 300 ? ['tick'] : [], iterations: { tick: last.step }, joins: {}, writes: {}, resumes: {}, pastBreakpoints: false });
+    expect(last).toMatchObject({ state: { n: last.step }, next: last.step < 300 ? ['tick'] : [], joins: {}, writes: {}, resumes: {}, pastBreakpoints: false });
+    expect(last.iterations).toEqual(last.step < 300 ? { tick: last.step } : {});
   });
 
   it('stores with every commit the latest step boundary, with parallel branches, a join and delays', async () => {
@@ -99,7 +115,8 @@ describe('engine: checkpoints', () => {
     });
     const run = await f.engine.run(graph.id, {});
     expect(run.state).toEqual({ log: ['a', 'b1', 'b2', 'j'] });
-    const afterStep2 = afterEachCommit(run.id).map((s) => s.checkpoint).find((c) => c?.step === 2);
-    expect(afterStep2).toMatchObject({ step: 2, next: ['b2'], joins: { 'a&b2->j': ['a'] }, iterations: { s: 1, a: 1, b1: 1 }, state: { log: ['a', 'b1'] } });
+    const afterStep2 = afterEachCommit(run.id).find((s) => s.checkpoint?.step === 2)!;
+    expect(afterStep2.checkpoint).toMatchObject({ step: 2, next: ['b2'], joins: { 'a&b2->j': ['a'] }, iterations: { b2: 0 }, state: { log: ['a', 'b1'] } });
+    expect(iterationsAt(afterStep2.checkpoint!, afterStep2.nodes.values())).toEqual({ s: 1, a: 1, b1: 1 });
   });
 });

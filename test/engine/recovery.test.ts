@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deferred, yieldToEventLoop } from '../../src/common/async.ts';
-import { applyEvent, type RunSnapshot } from '../../src/events/snapshot.ts';
+import { applyEvent, newNodeSnapshot, type NodeSnapshot, type RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { END, type NodeHandler } from '../../src/graph/types.ts';
 import type { GraphCatalog } from '../../src/engine/catalog.ts';
+import { iterationsAt } from '../../src/engine/recovery.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 import { makeEvent } from '../store/fixtures.ts';
@@ -168,6 +169,40 @@ describe('engine: recovery after a stop', () => {
     expect(events.filter((e) => e.type === 'NodeStarted').map(label)).toEqual(['NodeStarted(s)', 'NodeStarted(a)', 'NodeStarted(b1)', 'NodeStarted(b2)', 'NodeStarted(b2)', 'NodeStarted(j)']);
   });
 
+  it('goes on counting a loop\'s iterations where the stop left them: from the checkpoint for the step in flight, from the node rows for the rest', async () => {
+    // a -> b -> a -> … each at most 3 times; b hangs in its second iteration in the first process.
+    const cycle = (catalog: GraphCatalog, hangIn?: NodeHandler): void => {
+      const counted = (id: string): NodeHandler => (_state, ctx) => ({ log: [`${id}${ctx.iteration}`] });
+      const builder = new GraphBuilder({ id: 'cycle', name: 'cycle', state: [{ key: 'log', reducer: 'APPEND', default: [] }] });
+      builder.addNode('a', counted('a'), { maxIterations: 3 });
+      builder.addNode('b', (state, ctx) => (hangIn && ctx.iteration === 2 ? hangIn(state, ctx) : counted('b')(state, ctx)), { maxIterations: 3 });
+      builder.setEntry('a').addEdge('a', 'b').addConditionalEdges('b', function toA() { return 'a'; }, ['a', END]);
+      catalog.register(builder.compile(catalog.kinds));
+    };
+    const stuck = hang();
+    cycle(first.catalog, stuck.node);
+    const created = await first.engine.createRun('cycle', {});
+    void first.engine.execute(created.id);
+    await stuck.entered;
+    await stopFirst();
+    // What the stop left: b's row already counts the iteration in flight, a's the one it finished.
+    const checkpoint = await first.store.latestCheckpoint(created.id);
+    expect(checkpoint).toMatchObject({ step: 3, next: ['b'], iterations: { b: 1 } });
+    expect((await first.store.getNodes(created.id)).map((n) => [n.nodeId, n.iteration])).toEqual([['a', 2], ['b', 2]]);
+
+    const second = startNext(undefined);
+    cycle(second.catalog);
+    await second.engine.recover();
+    const run = await second.engine.execute(created.id);
+    expect(run, JSON.stringify(run.error)).toMatchObject({ status: 'COMPLETED', state: { log: ['a1', 'b1', 'a2', 'b2', 'a3', 'b3'] } });
+    const events = await second.events(created.id);
+    expectWellFormed(events);
+    const restart = events.findIndex((e) => e.type === 'SystemNotice' && e.code === 'RECOVERY');
+    const after = events.slice(restart).filter((e) => e.type === 'NodeStarted' || (e.type === 'SystemNotice' && e.code === 'MAX_ITERATIONS'));
+    expect(after.map((e) => (e.type === 'NodeStarted' ? `${e.nodeId}${e.iteration}` : label(e)))).toEqual(['b2', 'a3', 'b3', 'SystemNotice']);
+    expect(after.at(-1)).toMatchObject({ nodeId: 'a', message: 'node "a" reached its maxIterations (3) and does not run again' });
+  });
+
   it('puts a QUEUED run back for the queue; it then starts from the beginning', async () => {
     register(first.catalog, 'chain');
     const created = await first.engine.createRun('chain', {}, { priority: 7 }, true);
@@ -261,5 +296,23 @@ describe('engine: recovery after a stop', () => {
     });
     // Nothing is left for another recovery.
     expect(await second.engine.recover()).toEqual({ requeue: [], paused: [], failed: [] });
+  });
+});
+
+describe('iterationsAt', () => {
+  const row = (nodeId: string, iteration: number): NodeSnapshot => ({ ...newNodeSnapshot(nodeId), iteration });
+  const rows = [row('a', 2), row('b', 2), row('c', 0)];
+
+  it('takes a counter the checkpoint holds over the node row, and the node row for the rest', () => {
+    expect(iterationsAt({ iterations: { b: 1 } }, rows)).toEqual({ a: 2, b: 1 });
+  });
+
+  it('leaves out nodes at 0: never started, or started only in the step in flight', () => {
+    expect(iterationsAt({ iterations: { b: 0, c: 0 } }, rows)).toEqual({ a: 2 });
+    expect(iterationsAt({ iterations: {} }, [])).toEqual({});
+  });
+
+  it('reads a checkpoint that holds every counter (as written before checkpoints left them to the node rows) the same way', () => {
+    expect(iterationsAt({ iterations: { a: 2, b: 1 } }, rows)).toEqual({ a: 2, b: 1 });
   });
 });
