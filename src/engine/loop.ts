@@ -100,13 +100,13 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       for (const { id, iteration } of due) boundary.count(id, iteration);
 
       const outcomes = await mapBounded(due, options.concurrency, ({ id, iteration }) => {
-        const written = boundary.writes[id];
+        const written = boundary.writes.get(id);
         if (written) return Promise.resolve<NodeOutcome>({ status: 'done', ...written });
         return executeNode(graph.nodes.get(id)!, {
           runId: run.id, graphId: run.graphId, step, iteration, state: frozen, signal, graceMs: options.graceMs, emit,
           resumes: boundary.resumes[id] ?? NO_RESUMES,
           completed(update, bytes) {
-            boundary.writes[id] = { update, bytes };
+            boundary.writes.set(id, { update, bytes });
           },
         });
       });
@@ -258,8 +258,12 @@ class Boundary {
   next: string[];
   joins: Record<string, string[]>;
   lastSeq: number;
-  /** Updates of nodes of the next step that have completed. */
-  writes: Record<string, NodeWrite>;
+  /**
+   * Updates of nodes of the next step that have completed. A Map: a node id added as a key to a
+   * fresh `{}` at every step becomes one more hidden-class transition of V8's shared empty-object
+   * map, and past a thousand or so of them every such add in the process slows down.
+   */
+  readonly writes: Map<string, NodeWrite>;
   resumes: Record<string, JsonValue[]>;
   pastBreakpoints: boolean;
   readonly #runId: string;
@@ -276,7 +280,7 @@ class Boundary {
     this.next = start.next;
     this.joins = start.joins;
     this.lastSeq = lastSeq;
-    this.writes = { ...start.writes };
+    this.writes = new Map(Object.entries(start.writes));
     this.resumes = start.resumes;
     this.pastBreakpoints = start.pastBreakpoints;
   }
@@ -294,7 +298,7 @@ class Boundary {
     this.next = next;
     this.joins = joins.size === 0 ? {} : Object.fromEntries([...joins].map(([k, v]) => [k, [...v].sort()]));
     this.lastSeq = lastSeq;
-    this.writes = {};
+    this.writes.clear();
     this.resumes = {};
     this.pastBreakpoints = false;
     this.#raised = [];
@@ -332,7 +336,7 @@ class Boundary {
   }
 
   #at(iterations: Record<string, number>): LoopStart {
-    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: { ...this.writes }, resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
+    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: Object.fromEntries(this.writes), resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
   }
 }
 
