@@ -7,8 +7,9 @@
  * Variants: Flowcast on MemoryStore, Flowcast on a SQLite file in a fresh temp dir, and a
  * LangGraph.js StateGraph of the same shape (no checkpointer) as the baseline. Median of N runs
  * after a warm-up; N is chosen from a time budget per variant and shape and printed. Memory and
- * SQLite are measured in alternating rounds, and sqlite/mem is the median of the rounds' ratios,
- * so that load from outside (the machine has 2 cores) falls on both alike.
+ * SQLite are measured in alternating rounds, chain-100 and chain-1000 in the same rounds, and
+ * sqlite/mem and chain-1000/chain-100 are medians of the rounds' ratios, so that load from outside
+ * and the machine's speed drifting over seconds (the machine has 2 cores) fall on both sides alike.
  *
  * Targets: ≤ 20 µs/node in memory; linear in length (µs/node of chain-1000 within 1.5× of
  * chain-100); SQLite ≤ 2× memory.
@@ -25,13 +26,13 @@ import { EventLog } from '../../src/store/log.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
-import { measure, measurePaired, num, pairedRatio, progress, ratio, verdict, withTempDir, type BenchResult } from './util.ts';
+import { measure, measurePaired, num, pairedRatio, progress, ratio, verdict, withTempDir, type BenchResult, type PairedSample } from './util.ts';
 
 const MAX_STEPS = 5000;
 /** Per variant and shape: warm-up, then measured repetitions; a shape takes about 3 × their sum. */
 const WARMUP_MS = 500;
 const BUDGET_MS = 700;
-/** Memory against SQLite: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each. */
+/** Variants measured together: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each. */
 const ROUNDS = 15;
 const ROUND_MS = 100;
 
@@ -111,54 +112,73 @@ interface Row {
   /** SQLite µs/node with checkpoints dropped (chain-1000 only). */
   noCheckpoints: number | undefined;
   reps: string;
+  /** The rounds' run times per variant, for ratios across shapes measured together. */
+  paired: { mem: PairedSample; sqlite: PairedSample };
 }
 
-async function benchShape(shape: Shape, dir: string): Promise<Row> {
-  const perNode = (ms: number): number => (ms * 1000) / shape.nodes.length;
+/**
+ * Measures shapes together: Flowcast on memory and on SQLite for every shape of the group, in
+ * alternating rounds, so that a ratio between two of them (SQLite/memory, or chain-1000/chain-100
+ * per node) is not skewed by the machine's speed drifting between measurements. Then LangGraph.js
+ * per shape.
+ */
+async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
   const budget = { budgetMs: BUDGET_MS, warmupMs: WARMUP_MS };
-
-  progress(`${shape.name}: flowcast-mem and flowcast-sqlite, in alternating rounds`);
-  const mem = flowcastRunner(new MemoryStore(), shape);
-  const sqlite = flowcastRunner(openSqliteStore(join(dir, `${shape.name}.db`)), shape);
-  let events = 0;
-  const paired = await measurePaired({
-    mem: async () => void (events = await mem.run()),
-    sqlite: async () => void (await sqlite.run()),
-  }, { rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS });
-  await mem.close();
-  await sqlite.close();
-  const memSample = paired.mem;
-  const sqliteSample = paired.sqlite;
-
-  progress(`${shape.name}: langgraph`);
-  const lgSample = await measure(langGraphRunner(shape), budget);
-
-  // What checkpoints cost: the same SQLite run with the event log dropping every checkpoint.
-  let noCheckpoints: number | undefined;
-  if (shape.name === 'chain-1000') {
-    progress(`${shape.name}: flowcast-sqlite without checkpoints`);
-    const bare = flowcastRunner(openSqliteStore(join(dir, `${shape.name}-bare.db`)), shape, false);
-    noCheckpoints = perNode((await measure(async () => void (await bare.run()), budget)).medianMs);
-    await bare.close();
-  }
-
-  return {
+  progress(`${shapes.map((s) => s.name).join(', ')}: flowcast-mem and flowcast-sqlite, in alternating rounds`);
+  const runners = shapes.map((shape) => ({
     shape,
-    events,
-    noCheckpoints,
-    ratio: pairedRatio(sqliteSample, memSample),
-    mem: perNode(memSample.medianMs),
-    sqlite: perNode(sqliteSample.medianMs),
-    lg: perNode(lgSample.medianMs),
-    reps: `${memSample.reps}/${sqliteSample.reps}/${lgSample.reps}`,
-  };
+    events: 0,
+    mem: flowcastRunner(new MemoryStore(), shape),
+    sqlite: flowcastRunner(openSqliteStore(join(dir, `${shape.name}.db`)), shape),
+  }));
+  const variants: Record<string, () => Promise<void>> = {};
+  for (const r of runners) {
+    variants[`${r.shape.name} mem`] = async () => void (r.events = await r.mem.run());
+    variants[`${r.shape.name} sqlite`] = async () => void (await r.sqlite.run());
+  }
+  const paired = await measurePaired(variants, { rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS });
+
+  const rows: Row[] = [];
+  for (const r of runners) {
+    await r.mem.close();
+    await r.sqlite.close();
+    const { shape } = r;
+    const perNode = (ms: number): number => (ms * 1000) / shape.nodes.length;
+    const mem = paired[`${shape.name} mem`]!;
+    const sqlite = paired[`${shape.name} sqlite`]!;
+
+    progress(`${shape.name}: langgraph`);
+    const lgSample = await measure(langGraphRunner(shape), budget);
+
+    // What checkpoints cost: the same SQLite run with the event log dropping every checkpoint.
+    let noCheckpoints: number | undefined;
+    if (shape.name === 'chain-1000') {
+      progress(`${shape.name}: flowcast-sqlite without checkpoints`);
+      const bare = flowcastRunner(openSqliteStore(join(dir, `${shape.name}-bare.db`)), shape, false);
+      noCheckpoints = perNode((await measure(async () => void (await bare.run()), budget)).medianMs);
+      await bare.close();
+    }
+    rows.push({
+      shape,
+      events: r.events,
+      noCheckpoints,
+      ratio: pairedRatio(sqlite, mem),
+      mem: perNode(mem.medianMs),
+      sqlite: perNode(sqlite.medianMs),
+      lg: perNode(lgSample.medianMs),
+      reps: `${mem.reps}/${sqlite.reps}/${lgSample.reps}`,
+      paired: { mem, sqlite },
+    });
+  }
+  return rows;
 }
 
 export async function benchEngine(): Promise<BenchResult> {
-  const shapes = [chain(10), chain(100), chain(1000), fanOut(5)];
+  // chain-100 and chain-1000 are measured together: their per-node ratio is the linearity target.
+  const groups = [[chain(10)], [chain(100), chain(1000)], [fanOut(5)]];
   const rows = await withTempDir('engine', async (dir) => {
     const out: Row[] = [];
-    for (const shape of shapes) out.push(await benchShape(shape, dir));
+    for (const group of groups) out.push(...(await benchGroup(group, dir)));
     return out;
   });
 
@@ -170,8 +190,10 @@ export async function benchEngine(): Promise<BenchResult> {
   const worstMem = Math.max(...rows.map((r) => r.mem));
   const worstSqlite = Math.max(...rows.map((r) => r.ratio));
   const byName = (name: string): Row => rows.find((r) => r.shape.name === name)!;
-  const linear = byName('chain-1000').mem / byName('chain-100').mem;
-  const linearSqlite = byName('chain-1000').sqlite / byName('chain-100').sqlite;
+  // Per node: the median over rounds of chain-1000's run time / chain-100's, over 10 (the length ratio).
+  const perNodeRatio = (variant: 'mem' | 'sqlite'): number => pairedRatio(byName('chain-1000').paired[variant], byName('chain-100').paired[variant]) / 10;
+  const linear = perNodeRatio('mem');
+  const linearSqlite = perNodeRatio('sqlite');
   const long = byName('chain-1000');
   const checkpointCost = long.sqlite / long.noCheckpoints!;
   return {
