@@ -6,7 +6,7 @@ import type { JsonValue } from '../common/json.ts';
 import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkpointData, nodeData, restoreEvent, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkpointData, nodeData, restoreEvent, runParams, stringifyBatch, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
@@ -188,30 +188,30 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * repeat means two writers or a bug there).
    */
   function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): void {
-    interface Open { no: number; first: number; last: number; at: string | undefined; entries: Array<Record<string, unknown>> }
+    interface Open { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
     const open = new Map<string, Open>();
     const written = new Map<string, number>();
     const close = (runId: string, batch: Open): void => {
       // One JSON.stringify per batch, not per event. A large batch (big payloads) is serialized
       // again entry by entry and split into parts of at most about BATCH_CHARS, so a reader never
       // parses much more than it asks for. Every part's first entry has its own `at`, not 0.
-      const { no, first, entries } = batch;
-      const json = JSON.stringify(entries);
-      if (json.length <= BATCH_CHARS || entries.length === 1) insertBatch.run(no, first, no, first, batch.last, json);
+      const { no, first, events: list } = batch;
+      let entries: Array<Record<string, unknown>> | undefined;
+      const toEntries = (): Array<Record<string, unknown>> => list.map((event, i) => toBatchEntry(event, batch.graphId, list[i - 1]?.at));
+      const json = stringifyBatch(list, batch.graphId) ?? JSON.stringify((entries = toEntries()));
+      if (json.length <= BATCH_CHARS || list.length === 1) insertBatch.run(no, first, no, first, batch.last, json);
       else {
         let from = 0;
         let part: string[] = [];
         let chars = 0;
-        let at: unknown;
-        entries.forEach(function splitLargeBatch(entry, i) {
-          if (entry['at'] !== 0) at = entry['at'];
+        (entries ?? toEntries()).forEach(function splitLargeBatch(entry, i) {
           let text = JSON.stringify(entry);
           if (part.length > 0 && chars + text.length > BATCH_CHARS) {
             insertBatch.run(no, first + from, no, first + from, first + i - 1, `[${part.join(',')}]`);
             from = i;
             part = [];
             chars = 0;
-            if (entry['at'] === 0) text = JSON.stringify({ ...entry, at });
+            if (entry['at'] === 0) text = JSON.stringify({ ...entry, at: list[i]!.at });
           }
           part.push(text);
           chars += text.length + 1;
@@ -223,13 +223,11 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     };
     let current: Open | undefined;
     let currentId = '';
-    let currentGraphId = '';
     for (const event of events) {
       // A batch holds long stretches of one run's consecutive events: those go straight on.
-      if (current && event.runId === currentId && event.seq === current.last + 1 && current.entries.length < CHUNK && event.seq <= MAX_SEQ) {
-        current.entries.push(toBatchEntry(event, currentGraphId, current.at));
+      if (current && event.runId === currentId && event.seq === current.last + 1 && current.events.length < CHUNK && event.seq <= MAX_SEQ) {
+        current.events.push(event);
         current.last = event.seq;
-        current.at = event.at;
         continue;
       }
       const run = refOf(event.runId);
@@ -238,17 +236,15 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get({ no: run.no })?.last_seq ?? 0)));
       if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
       if (event.seq > MAX_SEQ) throw new AppError('INTERNAL', `run ${event.runId} has an event with seq ${event.seq}; this store keeps at most ${MAX_SEQ} events per run`);
-      if (batch && (event.seq !== batch.last + 1 || batch.entries.length >= CHUNK)) {
+      if (batch && (event.seq !== batch.last + 1 || batch.events.length >= CHUNK)) {
         close(event.runId, batch);
         batch = undefined;
       }
-      if (!batch) open.set(event.runId, (batch = { no: run.no, first: event.seq, last: event.seq, at: undefined, entries: [] }));
-      batch.entries.push(toBatchEntry(event, run.graphId, batch.at));
+      if (!batch) open.set(event.runId, (batch = { no: run.no, graphId: run.graphId, first: event.seq, last: event.seq, events: [] }));
+      batch.events.push(event);
       batch.last = event.seq;
-      batch.at = event.at;
       current = batch;
       currentId = event.runId;
-      currentGraphId = run.graphId;
     }
     for (const [runId, batch] of open) close(runId, batch);
   }

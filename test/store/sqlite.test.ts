@@ -8,7 +8,7 @@ import { AppError } from '../../src/common/errors.ts';
 import type { NodeSnapshot, RunRecord, RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
-import { nodeData, runParams, toEventData } from '../../src/store/rows.ts';
+import { nodeData, runParams, toBatchEntry, toEventData } from '../../src/store/rows.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { CommitBatch, Store } from '../../src/store/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
@@ -265,6 +265,35 @@ describe('SQLite store', () => {
     // A batch that starts with a 0 has no time to take.
     withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[0].at', 0) WHERE seq = 65").run());
     await expectAppError(store.readEvents(run.id, 64, 1), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
+    await store.close();
+  });
+
+  it('writes a batch as the text of its entries without building them, and leaves the events it was given as they were, even when writing fails', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    const first = makeEvent(run.id, 1, 'RunStarted');
+    // An event emitted with the time of the one before it, and one with its priority set in its body (before its time).
+    const { type: _type, priority: _priority, ...notice } = makeEvent(run.id, 3, 'SystemNotice');
+    const events: RunEvent[] = [first, { ...makeEvent(run.id, 2, 'NodeStarted'), at: first.at }, { type: 'SystemNotice', priority: 'HIGH', ...notice } as RunEvent];
+    const foreign = [makeEvent(run.id, 4, 'Progress'), makeEvent(run.id, 5, 'Progress', 'other-graph')];
+    const asGiven = (list: RunEvent[]): string[] => list.map((event) => JSON.stringify(event));
+    const entriesText = (list: RunEvent[]): string => JSON.stringify(list.map((event, i) => toBatchEntry(event, run.graphId, list[i - 1]?.at)));
+    const before = asGiven([...events, ...foreign]);
+    await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
+    await store.commit({ events: foreign, runs: [], nodes: [], checkpoints: [] });
+    expect(asGiven([...events, ...foreign])).toStrictEqual(before);
+    const stored = withRaw((db) => db.prepare<[], string>('SELECT data FROM events ORDER BY key').pluck().all());
+    expect(stored).toStrictEqual([entriesText(events), entriesText(foreign)]);
+    expect(JSON.parse(stored[0]!)[1]).toMatchObject({ type: 'NodeStarted', at: 0 });
+    expect(await store.readEvents(run.id, 0, 10)).toStrictEqual([...events, ...foreign]);
+
+    // A value JSON cannot hold fails the commit, and the events are whole again for the retry.
+    const bad = [makeEvent(run.id, 6, 'NodeStarted'), { ...makeEvent(run.id, 7, 'NodeCompleted'), at: makeEvent(run.id, 6).at, stateUpdate: { big: 1n } } as unknown as RunEvent];
+    const badBefore = bad.map((event) => Object.entries(event));
+    await expect(store.commit({ events: bad, runs: [], nodes: [], checkpoints: [] })).rejects.toThrow(/BigInt/);
+    expect(bad.map((event) => Object.entries(event))).toStrictEqual(badBefore);
+    expect(await store.lastSeq(run.id)).toBe(5);
     await store.close();
   });
 
