@@ -51,13 +51,18 @@ export function toBatchEntry(event: RunEvent, runGraphId: string, previousAt: st
  * runId, seq and graphId are set to undefined (JSON.stringify leaves such keys out) and a repeated
  * `at` to 0 for the one stringify, then put back, so the events are as they were when it returns
  * or throws. Undefined, with nothing touched, when an event has another graph than its run (only
- * events committed outside the event log can): build the entries then.
+ * events committed outside the event log can) or the events are not one run's consecutive seqs:
+ * build the entries then.
  */
 export function stringifyBatch(events: readonly RunEvent[], runGraphId: string): string | undefined {
-  for (const event of events) if (event.graphId !== runGraphId) return undefined;
-  const fields = events as unknown as ReadonlyArray<Record<string, unknown>>;
   const first = events[0]?.seq ?? 0;
   const runId = events[0]?.runId;
+  // What is put back is derived from the first event: check that it is what each event had.
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.graphId !== runGraphId || event.runId !== runId || event.seq !== first + i) return undefined;
+  }
+  const fields = events as unknown as ReadonlyArray<Record<string, unknown>>;
   let previous: unknown;
   try {
     for (const event of fields) {
