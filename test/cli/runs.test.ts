@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../utils/cli.ts';
-import { startTestServer, type TestServer } from '../utils/server.ts';
+import { describe, expect, it } from 'vitest';
+import { cli, cliWorkspace } from '../utils/cli.ts';
 
 /** `flowcast runs`: the table, newest first, and its filters, from a database file and from a server. */
 
@@ -21,18 +19,10 @@ function table(stdout: string): string[][] {
 }
 
 describe('flowcast runs', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'flowcast-cli-runs-'));
+  const workspace = cliWorkspace('flowcast-cli-runs-');
+  const { cwd } = workspace;
   const db = join(cwd, 'runs.db');
   const flowcast = (...args: string[]): ReturnType<typeof cli> => cli(args, { cwd });
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-    rmSync(cwd, { recursive: true, force: true });
-  });
 
   it('lists the runs of a database file newest first, filtered by status and graph', async () => {
     const fail = join(cwd, 'fail.json');
@@ -59,22 +49,22 @@ describe('flowcast runs', () => {
   it('lists the runs of a server, with the same filters', async () => {
     const started: string[] = [];
     for (const graphId of ['fan-out', 'nope-not-a-graph', 'content-pipeline']) {
-      const res = await server.gql<{ runGraph: { id?: string } }>('mutation ($g: ID!) { runGraph(graphId: $g, input: {speed: 0}) { ... on Run { id } } }', { g: graphId });
+      const res = await workspace.server.gql<{ runGraph: { id?: string } }>('mutation ($g: ID!) { runGraph(graphId: $g, input: {speed: 0}) { ... on Run { id } } }', { g: graphId });
       if (res.data?.runGraph.id) started.push(res.data.runGraph.id);
     }
-    const all = await flowcast('runs', '--server', server.url);
+    const all = await flowcast('runs', '--server', workspace.server.url);
     expect(all.code).toBe(0);
     expect(table(all.stdout)).toEqual([
       [started[1], 'content-pipeline', 'COMPLETED', '100'],
       [started[0], 'fan-out', 'COMPLETED', '100'],
     ]);
-    expect(table((await flowcast('runs', '--server', server.url, '--graph', 'fan-out')).stdout)).toEqual([[started[0], 'fan-out', 'COMPLETED', '100']]);
-    expect((await flowcast('runs', '--server', server.url, '--status', 'running')).stdout).toBe('no runs\n');
+    expect(table((await flowcast('runs', '--server', workspace.server.url, '--graph', 'fan-out')).stdout)).toEqual([[started[0], 'fan-out', 'COMPLETED', '100']]);
+    expect((await flowcast('runs', '--server', workspace.server.url, '--status', 'running')).stdout).toBe('no runs\n');
   });
 
   it('is plain when piped, even where CI is set; colours only when FORCE_COLOR asks and NO_COLOR does not forbid', async () => {
-    await server.gql('mutation { runGraph(graphId: "fan-out", input: {speed: 0}) { __typename } }');
-    const runs = (env: Record<string, string>): Promise<string> => cli(['runs', '--server', server.url], { cwd, env }).then((result) => result.stdout);
+    await workspace.server.gql('mutation { runGraph(graphId: "fan-out", input: {speed: 0}) { __typename } }');
+    const runs = (env: Record<string, string>): Promise<string> => cli(['runs', '--server', workspace.server.url], { cwd, env }).then((result) => result.stdout);
     const bold = '\u001b[1m';
     expect(await runs({ CI: '1' })).not.toContain('\u001b[');
     table(await runs({ CI: '1', TERM: 'xterm-256color' }));

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliInTerminal, finalFrame, scriptUnavailable } from '../utils/cli.ts';
-import { startTestServer, type TestServer } from '../utils/server.ts';
+import { describe, expect, it } from 'vitest';
+import { cli, cliInTerminal, cliWorkspace, finalFrame, scriptUnavailable } from '../utils/cli.ts';
 
 /**
  * The live view on a real pseudo-terminal (util-linux `script`): what stays on the screen when the
@@ -16,20 +14,12 @@ if (noTerminal) console.warn(`skipping the live view tests: ${noTerminal}`);
 const FULL_BAR = `${'█'.repeat(30)} 100%`;
 
 describe.skipIf(noTerminal !== undefined)('the live view in a terminal', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'flowcast-cli-tty-'));
+  const workspace = cliWorkspace('flowcast-cli-tty-');
+  const { cwd } = workspace;
   const db = join(cwd, 'tty.db');
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-    rmSync(cwd, { recursive: true, force: true });
-  });
 
   it('run --watch --server ends with every node succeeded, in the order they started, and a full bar', async () => {
-    const { code, stdout } = await cliInTerminal(['run', 'fan-out', '--input', '{"value": 3, "speed": 0}', '--server', server.url, '--watch'], { cwd });
+    const { code, stdout } = await cliInTerminal(['run', 'fan-out', '--input', '{"value": 3, "speed": 0}', '--server', workspace.server.url, '--watch'], { cwd });
     expect(code).toBe(0);
     const frame = finalFrame(stdout, /^fan-out {2}run_\w+ {2}COMPLETED in /);
     expect(frame.slice(1, -1).map((line) => line.trim().split(/\s+/).slice(0, 5).join(' '))).toEqual([

@@ -1,11 +1,39 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from './server.ts';
 
 /** The `flowcast` command and helpers to run it as a user would: a child process, stdout not a terminal unless under `script`. */
 
 const bin = join(import.meta.dirname, '../../src/cli/bin.js');
+
+/**
+ * For a describe block of CLI tests: a temp dir to run the command in (`cwd`) and a test server
+ * started before the block's tests; after them the server is stopped and the dir removed. Read
+ * `server` in tests and hooks, not while the block is being collected.
+ */
+export function cliWorkspace(prefix: string): { cwd: string; readonly server: TestServer } {
+  const cwd = mkdtempSync(join(tmpdir(), prefix));
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+  return {
+    cwd,
+    get server(): TestServer {
+      if (!server) throw new Error('the test server starts in beforeAll; read it in a test');
+      return server;
+    },
+  };
+}
 
 export interface CliResult {
   code: number | null;
