@@ -9,7 +9,7 @@
  * after a warm-up; N is chosen from a time budget per variant and shape and printed. Memory and
  * SQLite are measured in alternating rounds, chain-100 and chain-1000 in the same rounds, and
  * sqlite/mem and chain-1000/chain-100 are medians of the rounds' ratios, so that load from outside
- * and the machine's speed drifting over seconds (the machine has 2 cores) fall on both sides alike.
+ * and the machine's speed changing (by up to 1.6×, within a second) fall on both sides alike.
  *
  * Targets: ≤ 20 µs/node in memory; linear in length (µs/node of chain-1000 within 1.5× of
  * chain-100); SQLite ≤ 2× memory.
@@ -119,7 +119,7 @@ interface Row {
 /**
  * Measures shapes together: Flowcast on memory and on SQLite for every shape of the group, in
  * alternating rounds, so that a ratio between two of them (SQLite/memory, or chain-1000/chain-100
- * per node) is not skewed by the machine's speed drifting between measurements. Then LangGraph.js
+ * per node) is not skewed by the machine's speed changing between measurements. Then LangGraph.js
  * per shape.
  */
 async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
