@@ -32,8 +32,12 @@ const MAX_STEPS = 5000;
 /** Per variant and shape: warm-up, then measured repetitions; a shape takes about 3 × their sum. */
 const WARMUP_MS = 500;
 const BUDGET_MS = 700;
-/** Variants measured together: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each. */
-const ROUNDS = 15;
+/**
+ * Variants measured together: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each.
+ * Single rounds' sqlite/mem ratios ranged from 1.1 to 3.7 on the development machine; 31 rounds
+ * keep the median's spread between runs of the bench near ±0.05.
+ */
+const ROUNDS = 31;
 const ROUND_MS = 100;
 
 /** A graph shape, described once and built for both engines. */
