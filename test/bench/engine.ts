@@ -34,8 +34,8 @@ const WARMUP_MS = 500;
 const BUDGET_MS = 700;
 /**
  * Variants measured together: ROUNDS alternating rounds of ROUND_MS each, after WARMUP_MS each.
- * Single rounds' sqlite/mem ratios ranged from 1.1 to 3.7 on the development machine; 31 rounds
- * keep the median's spread between runs of the bench near ±0.05.
+ * Single rounds' sqlite/mem ratios ranged from 1.1 to 3.7 on the development machine; with 31
+ * rounds the median still moved by up to ±0.1 between runs of the bench (15 gave up to ±0.12).
  */
 const ROUNDS = 31;
 const ROUND_MS = 100;
