@@ -9,7 +9,7 @@ import type { NodeSnapshot, RunRecord, RunSnapshot } from '../../src/events/snap
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { nodeData, runParams, toBatchEntry, toEventData } from '../../src/store/rows.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
 import type { CommitBatch, Store } from '../../src/store/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { END } from '../../src/graph/types.ts';
@@ -56,6 +56,13 @@ describe('SQLite store', () => {
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
     }
+  }
+  /** A store on the file with one run created in it, without nodes. */
+  async function storeWithRun(overrides: Partial<RunRecord> = {}): Promise<{ store: SqliteStore; run: RunRecord }> {
+    const store = openSqliteStore(file);
+    const run = makeRun(overrides);
+    await store.createRun(run, []);
+    return { store, run };
   }
   const appliedMigrations = (): unknown[] => withRaw((db) => db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all());
 
@@ -156,9 +163,7 @@ describe('SQLite store', () => {
   });
 
   it('keeps a large update in one blob row, however many events refer to it, and their rows small', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     const update = { big: 'x'.repeat(300_000) };
     const first = makeStoredApart(run.id, 1, update);
     const second = makeStoredApart(run.id, 2, update);
@@ -175,9 +180,7 @@ describe('SQLite store', () => {
   });
 
   it('puts the file in WAL mode', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     await store.commit({ events: makeEvents(run.id, 1, 1), runs: [], nodes: [], checkpoints: [] });
     expect(existsSync(`${file}-wal`)).toBe(true);
     expect(withRaw((db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
@@ -198,9 +201,7 @@ describe('SQLite store', () => {
   });
 
   it('stores a run\'s events of a commit as batches of consecutive seqs, at most 64 events or about 64 KiB each, and reads any slice of them', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     // 1..150 with a gap after 100, and 151..160 carrying 20 KB each: a batch closes at 64 events
     // and at a gap, and one over 64 KiB is split into parts of at most 64 KiB (103..150 are about
     // 9 KB, so 151 and 152 join them).
@@ -245,9 +246,7 @@ describe('SQLite store', () => {
   });
 
   it('stores an event\'s time as 0 when it is the one of the event before it in its batch, and gives every batch its first time', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     // 1..70 in two milliseconds, then 71..80 carrying 20 KB each in a third: a batch closes at 64
     // events, and one over 64 KiB is split into parts of at most 64 KiB, 74, 77 and 80 starting
     // parts in the middle of a millisecond.
@@ -269,9 +268,7 @@ describe('SQLite store', () => {
   });
 
   it('writes a batch as the text of its entries without building them, and leaves the events it was given as they were, even when writing fails', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     const first = makeEvent(run.id, 1, 'RunStarted');
     // An event emitted with the time of the one before it, and one with its priority set in its body (before its time).
     const { type: _type, priority: _priority, ...notice } = makeEvent(run.id, 3, 'SystemNotice');
@@ -298,9 +295,7 @@ describe('SQLite store', () => {
   });
 
   it('rejects a stored event that no longer decodes', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     await store.commit({ events: makeEvents(run.id, 1, 2), runs: [], nodes: [], checkpoints: [] });
     withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[1].priority', 'URGENT')").run());
     expect(await store.readEvents(run.id, 0, 1)).toHaveLength(1);
@@ -309,9 +304,7 @@ describe('SQLite store', () => {
   });
 
   it('reads run rows and checkpoints written before runs recorded graph hashes, breakpoints and pauses, with neutral values', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun({ status: 'RUNNING' });
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun({ status: 'RUNNING' });
     await store.commit({ events: [], runs: [], nodes: [], checkpoints: [makeCheckpoint(run.id, 2)] });
     withRaw((db) => {
       db.prepare("UPDATE runs SET data = json_remove(data, '$.graphHash', '$.timeoutMs', '$.breakpoints', '$.pause')").run();
@@ -323,9 +316,7 @@ describe('SQLite store', () => {
   });
 
   it('stores a run snapshot passed as a record without its nodes map', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     const running = { ...run, status: 'RUNNING' } as const;
     const snapshot: RunSnapshot = { ...running, nodes: new Map([['a', makeNode('a')]]) };
     await store.commit({ events: [], runs: [snapshot], nodes: [], checkpoints: [] });
@@ -409,9 +400,7 @@ describe('SQLite store', () => {
   });
 
   it('gives back an event the engine wrote with its keys in the same order, so it serializes the same', async () => {
-    const store = openSqliteStore(file);
-    const run = makeRun();
-    await store.createRun(run, []);
+    const { store, run } = await storeWithRun();
     // As loop.ts emits it: the body, then runId, graphId, at and priority; the log adds seq.
     const body = { type: 'NodeCompleted' as const, nodeId: 'a', step: 1, iteration: 1, attempt: 1, stateUpdate: { z: 1, a: [2] }, bytes: 13, durationMs: 0.25 };
     const event: RunEvent = { ...body, runId: run.id, graphId: run.graphId, at: '2025-01-02T03:04:05.678Z', priority: 'NORMAL', seq: 1 };
