@@ -274,18 +274,18 @@ function createStore(db: Database.Database, path: string): SqliteStore {
 
   /**
    * Inserts a created run's row with its nodes in it (no node rows). Within a commit, `latest` is
-   * the batch's record of the run, `rows` its node rows and `events` its events, so the row goes in
-   * as it ends that commit: one insert instead of an insert, an update and node rows. A run that
-   * ends in that commit, whose nodes the batch says are the fold of its events (`folded`) and were
-   * created untouched, keeps only its node ids (see migration 008).
+   * the batch's record of the run, `rows` its node rows and `lastSeq` the seq of its last event in
+   * the commit, so the row goes in as it ends that commit: one insert instead of an insert, an
+   * update and node rows. A run that ends in that commit, whose nodes the batch says are the fold
+   * of its events (`folded`) and were created untouched, keeps only its node ids (see migration 008).
    */
-  function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[], events?: RunEvent[], folded = false): RunRef {
+  function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[], lastSeq?: number, folded = false): RunRef {
     const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
     let packed: string;
     let foldSeq: number | null = null;
-    if (folded && events && latest && FINISHED_STATUSES.includes(latest.status) && creation.untouched) {
+    if (folded && lastSeq !== undefined && latest && FINISHED_STATUSES.includes(latest.status) && creation.untouched) {
       packed = JSON.stringify([...creation.nodes.keys()]);
-      foldSeq = events[events.length - 1]!.seq;
+      foldSeq = lastSeq;
     } else {
       let nodes = creation.nodes;
       if (rows) {
@@ -348,8 +348,10 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       const latest = new Map<string, RunRecord>();
       for (const run of batch.runs) if (creations.has(run.id)) latest.set(run.id, run);
       const rows = groupByRun(batch.nodes, creations);
-      const events = groupByRun(batch.events, creations);
-      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id), events.get(id), batch.folded?.has(id)));
+      // Only a created run's last seq of the commit is needed (fold_seq), not its events.
+      const lastSeqs = new Map<string, number>();
+      for (const event of batch.events) if (creations.has(event.runId)) lastSeqs.set(event.runId, event.seq);
+      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id), lastSeqs.get(id), batch.folded?.has(id)));
     }
     // A batch holds long runs of one run's events: look its ref up once per run of them.
     let lastId: string | undefined;
