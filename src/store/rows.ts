@@ -45,49 +45,6 @@ export function toBatchEntry(event: RunEvent, runGraphId: string, previousAt: st
 }
 
 /**
- * The JSON of a SQLite event batch of `events` (one run's, consecutive, of graph `runGraphId`):
- * the same text as JSON.stringify of their toBatchEntry entries, without building the entries,
- * which costs a copy of every event through V8's slow path (a dozen event shapes). Each event's
- * runId, seq and graphId are set to undefined (JSON.stringify leaves such keys out) and a repeated
- * `at` to 0 for the one stringify, then put back, so the events are as they were when it returns
- * or throws. Undefined, with nothing touched, when an event has another graph than its run (only
- * events committed outside the event log can) or the events are not one run's consecutive seqs:
- * build the entries then.
- */
-export function stringifyBatch(events: readonly RunEvent[], runGraphId: string): string | undefined {
-  const first = events[0]?.seq ?? 0;
-  const runId = events[0]?.runId;
-  // What is put back is derived from the first event: check that it is what each event had.
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    if (event.graphId !== runGraphId || event.runId !== runId || event.seq !== first + i) return undefined;
-  }
-  const fields = events as unknown as ReadonlyArray<Record<string, unknown>>;
-  let previous: unknown;
-  try {
-    for (const event of fields) {
-      const at = event['at'];
-      if (at === previous) event['at'] = 0;
-      previous = at;
-      event['runId'] = undefined;
-      event['graphId'] = undefined;
-      event['seq'] = undefined;
-    }
-    return JSON.stringify(events);
-  } finally {
-    // An event's own time is never 0 (it is an ISO string), so a 0 is always one set above.
-    let at: unknown;
-    fields.forEach(function putBack(event, i) {
-      if (event['at'] === 0) event['at'] = at;
-      at = event['at'];
-      event['runId'] = runId;
-      event['graphId'] = runGraphId;
-      event['seq'] = first + i;
-    });
-  }
-}
-
-/**
  * A stored event made whole again and validated. The keys come back in the order the engine's
  * emitter gives them (type first, runId and graphId just before at, seq last), so a replayed event
  * serializes to the same JSON as the live one did.

@@ -5,8 +5,9 @@ import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
 import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
+import { stringifyBatch } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkpointData, nodeData, restoreEvent, runParams, stringifyBatch, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkpointData, nodeData, restoreEvent, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
@@ -192,19 +193,17 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     const open = new Map<string, Open>();
     const written = new Map<string, number>();
     const close = (runId: string, batch: Open): void => {
-      // One JSON.stringify per batch, not per event. A large batch (big payloads) is serialized
-      // again entry by entry and split into parts of at most about BATCH_CHARS, so a reader never
-      // parses much more than it asks for. Every part's first entry has its own `at`, not 0.
+      // One text per batch, not per event. A large batch (big payloads) is serialized again entry
+      // by entry and split into parts of at most about BATCH_CHARS, so a reader never parses much
+      // more than it asks for. Every part's first entry has its own `at`, not 0.
       const { no, first, events: list } = batch;
-      let entries: Array<Record<string, unknown>> | undefined;
-      const toEntries = (): Array<Record<string, unknown>> => list.map((event, i) => toBatchEntry(event, batch.graphId, list[i - 1]?.at));
-      const json = stringifyBatch(list, batch.graphId) ?? JSON.stringify((entries = toEntries()));
+      const json = stringifyBatch(list, batch.graphId);
       if (json.length <= BATCH_CHARS || list.length === 1) insertBatch.run(no, first, no, first, batch.last, json);
       else {
         let from = 0;
         let part: string[] = [];
         let chars = 0;
-        (entries ?? toEntries()).forEach(function splitLargeBatch(entry, i) {
+        list.map((event, i) => toBatchEntry(event, batch.graphId, list[i - 1]?.at)).forEach(function splitLargeBatch(entry, i) {
           let text = JSON.stringify(entry);
           if (part.length > 0 && chars + text.length > BATCH_CHARS) {
             insertBatch.run(no, first + from, no, first + from, first + i - 1, `[${part.join(',')}]`);
