@@ -28,8 +28,6 @@ export interface EventLogOptions {
 interface PendingRun {
   run: RunSnapshot;
   nodes: Set<string>;
-  /** The run's nodes are the fold of its events (CommitBatch.folded): this log appended every one of them, and stored no update apart. */
-  folded: boolean;
 }
 
 /**
@@ -58,6 +56,12 @@ export class EventLog {
   #blobs: StoredBlob[] = [];
   #runs = new Map<string, PendingRun>();
   #checkpoints = new Map<string, Checkpoint | (() => Checkpoint)>();
+  /**
+   * Runs whose nodes are the fold of their events (CommitBatch.folded): this log appended every
+   * one of their events, from the first, and stored no update of theirs apart. Held weakly: the
+   * engine drops a run's snapshot when the run ends.
+   */
+  readonly #folding = new WeakSet<RunSnapshot>();
   #oldest = 0;
   #scheduled = false;
   #flushing: Promise<void> | undefined;
@@ -88,7 +92,7 @@ export class EventLog {
     if (nodeId !== undefined) pending.nodes.add(nodeId);
     if (full.type === 'NodeCompleted' && full.bytes > this.#largePayloadBytes && full.stateUpdate !== undefined) {
       // The stored event has only the ref, so a fold of the stored events would miss the output.
-      pending.folded = false;
+      this.#folding.delete(run);
       const apart = storeApart(full, full.stateUpdate);
       this.#blobs.push(apart.blob);
       full = apart.event;
@@ -165,8 +169,11 @@ export class EventLog {
 
   #touch(run: RunSnapshot): PendingRun {
     let pending = this.#runs.get(run.id);
-    // A run touched first when it has no event yet gets all of them through here.
-    if (!pending) this.#runs.set(run.id, (pending = { run, nodes: new Set(), folded: run.lastSeq === 0 }));
+    if (!pending) {
+      this.#runs.set(run.id, (pending = { run, nodes: new Set() }));
+      // A run touched first when it has no event yet gets all of them through here.
+      if (run.lastSeq === 0) this.#folding.add(run);
+    }
     return pending;
   }
 
@@ -209,7 +216,7 @@ export class EventLog {
     }
     for (const pending of runs.values()) {
       const { run, nodes } = pending;
-      if (pending.folded) folded.add(run.id);
+      if (this.#folding.has(run)) folded.add(run.id);
       batch.runs.push(toRecord(run));
       for (const id of nodes) {
         const node = run.nodes.get(id);

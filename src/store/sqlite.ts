@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
-import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import { foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import { stringifyBatch } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
@@ -24,8 +24,11 @@ export interface SqliteStore extends Store {
 type InsertRunParams = [...RunParams, nodes: string, foldSeq: number | null, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
 type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
 interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
-/** A stored run as the writes need it: its key in the other tables and its graph. */
-interface RunRef { no: number; graphId: string }
+/**
+ * A stored run as the writes need it: its key in the other tables, its graph, and its fold_seq:
+ * not null while its nodes are kept as the fold of its events (see foldedRuns).
+ */
+interface RunRef { no: number; graphId: string; foldSeq: number | null }
 
 /**
  * WAL pages after which a commit checkpoints (copies them into the database file and syncs both):
@@ -40,6 +43,11 @@ const CHUNK = 64;
 const BATCH_CHARS = 64 * 1024;
 /** The highest seq an event can have: batch keys are (run_no << 32) | seq. */
 const MAX_SEQ = 2 ** 32 - 1;
+/**
+ * A run's nodes are kept as the fold of its events (see foldedRuns) only while its last seq is at
+ * most this: reading them folds every event, about 4 µs each here, so at most some 40 ms.
+ */
+const FOLD_MAX_SEQ = 10_000;
 /** runRefs starts over when it holds this many runs. */
 const RUN_REF_CACHE = 50_000;
 const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
@@ -112,7 +120,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   // Apart from updateRun because a column in a SET rewrites its index entries even when its value
   // stays, and a run's graph practically never changes.
   const moveRun = db.prepare<[string, number]>('UPDATE runs SET graph_id = ? WHERE no = ?');
-  const findRun = db.prepare<[string], { no: number; graph_id: string }>('SELECT no, graph_id FROM runs WHERE id = ?');
+  const findRun = db.prepare<[string], { no: number; graph_id: string; fold_seq: number | null }>('SELECT no, graph_id, fold_seq FROM runs WHERE id = ?');
+  const setFoldSeq = db.prepare<[number, number]>('UPDATE runs SET fold_seq = ? WHERE no = ?');
+  const unfold = db.prepare<[string, number]>('UPDATE runs SET nodes = ?, fold_seq = NULL WHERE no = ?');
   const getRun = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
   // A run's nodes: those in its row (`pending` before migration 005, `nodes` since), and its node rows, which win.
   const getRunNodes = db.prepare<[string], { no: number; graph_id: string; pending: string; nodes: string | null; fold_seq: number | null }>('SELECT no, graph_id, pending, nodes, fold_seq FROM runs WHERE id = ?');
@@ -168,7 +178,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     const row = findRun.get(id);
     // INTERNAL: the event log creates every run before it commits anything of it.
     if (!row) throw new AppError('INTERNAL', `run ${id} does not exist; createRun must come before committing its events, nodes or checkpoints`);
-    return remember(id, { no: row.no, graphId: row.graph_id });
+    return remember(id, { no: row.no, graphId: row.graph_id, foldSeq: row.fold_seq });
   }
 
   /**
@@ -186,9 +196,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   /**
    * Writes a commit's events: each run's as batches of consecutive seqs, each after every event
    * the run already has (AppError INTERNAL otherwise: only the event log assigns seqs, so a
-   * repeat means two writers or a bug there).
+   * repeat means two writers or a bug there). Returns each run's last seq written.
    */
-  function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): void {
+  function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): Map<string, number> {
     interface Open { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
     const open = new Map<string, Open>();
     const written = new Map<string, number>();
@@ -246,6 +256,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       currentId = event.runId;
     }
     for (const [runId, batch] of open) close(runId, batch);
+    return written;
   }
 
   function writeNodes(rows: ReadonlyArray<{ no: number; node: NodeSnapshot }>): void {
@@ -275,16 +286,16 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * Inserts a created run's row with its nodes in it (no node rows). Within a commit, `latest` is
    * the batch's record of the run, `rows` its node rows and `lastSeq` the seq of its last event in
    * the commit, so the row goes in as it ends that commit: one insert instead of an insert, an
-   * update and node rows. A run that ends in that commit, whose nodes the batch says are the fold
-   * of its events (`folded`) and were created untouched, keeps only its node ids (see migration 008).
+   * update and node rows. A run whose nodes the batch says are the fold of its events (`folded`)
+   * and were created untouched keeps only its node ids (see migration 008 and foldedRuns).
    */
   function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[], lastSeq?: number, folded = false): RunRef {
     const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
     let packed: string;
     let foldSeq: number | null = null;
-    if (folded && lastSeq !== undefined && latest && FINISHED_STATUSES.includes(latest.status) && creation.untouched) {
+    if (folded && creation.untouched && (lastSeq ?? 0) <= FOLD_MAX_SEQ) {
       packed = JSON.stringify([...creation.nodes.keys()]);
-      foldSeq = lastSeq;
+      foldSeq = lastSeq ?? 0;
     } else {
       let nodes = creation.nodes;
       if (rows) {
@@ -295,7 +306,46 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     }
     const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, foldSeq, ...creation.keys, latest ? latest.finishedAt : creation.finishedAt);
     if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
-    return { no: Number(result.lastInsertRowid), graphId };
+    return { no: Number(result.lastInsertRowid), graphId, foldSeq };
+  }
+
+  /**
+   * The runs, among those a commit writes to that were created before it, whose nodes the store
+   * keeps as the fold of their events: their node ids in the run row and fold_seq, the seq of
+   * their last event, with no node rows. So a long run's commits write no node rows at all, as a
+   * short run's single commit does not (migration 008); 1,000 node rows were a third of a
+   * 1,000-node chain's time. A run stays so while every commit names it `folded` (the event log
+   * does while it appended every event of the run and stored no update apart): such commits skip
+   * its rows and move fold_seq to their last event. The first commit that writes rows or events
+   * for it without naming it, or past FOLD_MAX_SEQ, first writes its nodes, folded, into the run
+   * row, and sets fold_seq to NULL: rows and events after fold_seq are not in the fold.
+   */
+  function foldedRuns(batch: CommitBatch, refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>, written: ReadonlyMap<string, number>): Set<string> {
+    const keep = new Set<string>();
+    const check = (runId: string): void => {
+      if (fresh.has(runId) || keep.has(runId)) return;
+      const ref = refOf(runId);
+      if (ref.foldSeq === null) return;
+      const last = written.get(runId);
+      if (batch.folded?.has(runId) && (last ?? 0) <= FOLD_MAX_SEQ) {
+        keep.add(runId);
+        if (last !== undefined) setFoldSeq.run((ref.foldSeq = last), ref.no);
+      } else {
+        unfold.run(foldedNodesJson(ref, runId, ref.foldSeq), ref.no);
+        ref.foldSeq = null;
+      }
+    };
+    for (const runId of written.keys()) check(runId);
+    for (const node of batch.nodes) check(node.runId);
+    return keep;
+  }
+
+  /** A folded run's nodes, as the run row keeps them when not folded: node id -> NodeData. */
+  function foldedNodesJson(ref: RunRef, runId: string, foldSeq: number): string {
+    const row = getRunNodes.get(runId);
+    const ids = JSON.parse(row?.nodes ?? '[]') as string[];
+    const nodes = foldNodes(ids, readStored({ no: ref.no, graph_id: ref.graphId }, runId, 0, Number.POSITIVE_INFINITY, foldSeq));
+    return `{${Array.from(nodes.values(), (node) => `${JSON.stringify(node.nodeId)}:${isUntouched(node) ? 'null' : JSON.stringify(nodeData(node))}`).join(',')}}`;
   }
 
   /** Up to `limit` of a stored run's events with seq > `afterSeq` (and at most `lastSeq`), in seq order. */
@@ -362,7 +412,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
       return last;
     };
-    writeEvents(batch.events, refOf, fresh);
+    const written = writeEvents(batch.events, refOf, fresh);
+    const folded = foldedRuns(batch, refOf, fresh, written);
     for (const run of batch.runs) {
       // A run created in this commit went in as the batch left it.
       if (fresh.has(run.id)) continue;
@@ -378,7 +429,9 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       }
       updateRun.run(status, priority, data, createdAt, updatedAt, run.finishedAt, target.no);
     }
-    writeNodes(fresh.size === 0 ? batch.nodes.map((node) => ({ no: refOf(node.runId).no, node })) : batch.nodes.filter((node) => !fresh.has(node.runId)).map((node) => ({ no: refOf(node.runId).no, node })));
+    // A created run's nodes went into its row, and a folded run's are its events.
+    const kept = fresh.size === 0 && folded.size === 0 ? batch.nodes : batch.nodes.filter((node) => !fresh.has(node.runId) && !folded.has(node.runId));
+    writeNodes(kept.map((node) => ({ no: refOf(node.runId).no, node })));
     for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
     for (const blob of batch.blobs ?? []) insertBlob.run(refOf(blob.runId).no, blob.ref, blob.json);
     return [...fresh];

@@ -85,8 +85,9 @@ export interface CommitBatch {
    * Runs whose nodes, as this batch leaves them (its node rows, and the nodes it has none for as
    * they were), are exactly what folding every event the run has, up to this batch's last, into
    * the nodes it was created with gives (foldNodes). A store may then keep just the node ids and
-   * rebuild the snapshots from the events when asked. The event log names the runs whose every
-   * event it appended and none of whose updates it stored apart. Optional; a store may ignore it.
+   * rebuild the snapshots from the events when asked. The event log names, in every commit, the
+   * runs whose every event it appended, from the first, and none of whose updates it stored apart.
+   * Optional; a store may ignore it and write the batch's node rows.
    */
   folded?: ReadonlySet<string>;
 }

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { AppError } from '../../src/common/errors.ts';
-import type { NodeSnapshot, RunRecord, RunSnapshot } from '../../src/events/snapshot.ts';
+import { applyEvent, toRecord, type NodeSnapshot, type RunRecord, type RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { nodeData, runParams, toBatchEntry, toEventData } from '../../src/store/rows.ts';
@@ -365,7 +365,46 @@ describe('SQLite store', () => {
     await store.close();
   });
 
-  it('keeps the nodes of a run that starts and ends in one commit as the fold of its events, unless an update went apart or it took longer', async () => {
+  it('writes a folded run\'s nodes into its row once it passes 10,000 events, so that reading them never folds more', async () => {
+    const store = openSqliteStore(file);
+    const record = makeRun();
+    const run: RunSnapshot = { ...record, nodes: new Map(['a', 'b', 'c'].map((id) => [id, makeNode(id)])) };
+    await store.createRun(record, [...run.nodes.values()]);
+    // Commits of the three nodes taking turns, as the event log would write them (every one named folded).
+    let seq = 0;
+    const commitUpTo = async (last: number): Promise<void> => {
+      const events: RunEvent[] = [];
+      const touched = new Set<string>();
+      while (seq < last) {
+        const nodeId = ['a', 'b', 'c'][Math.floor(seq / 2) % 3]!;
+        seq++;
+        const event = { ...makeEvent(run.id, seq, seq % 2 === 1 ? 'NodeStarted' : 'NodeCompleted'), nodeId, iteration: Math.ceil(seq / 6) } as RunEvent;
+        touched.add(applyEvent(run, event)!);
+        events.push(event);
+      }
+      await store.commit({ events, runs: [toRecord(run)], nodes: [...touched].map((id) => ({ ...run.nodes.get(id)!, runId: run.id })), checkpoints: [], folded: new Set([run.id]) });
+    };
+    const row = (): { no: number; fold_seq: number | null; nodes: string } => withRaw((db) => db.prepare<[string], { no: number; fold_seq: number | null; nodes: string }>('SELECT no, fold_seq, nodes FROM runs WHERE id = ?').get(run.id)!);
+    const nodeRows = (): number => withRaw((db) => db.prepare<[number], number>('SELECT count(*) FROM nodes WHERE run_no = ?').pluck().get(row().no)!);
+    const expected = (): NodeSnapshot[] => [...run.nodes.values()].map((n) => ({ ...n }));
+    await commitUpTo(4_000);
+    await commitUpTo(10_000);
+    expect(row().fold_seq).toBe(10_000);
+    expect(nodeRows()).toBe(0);
+    expect(await store.getNodes(run.id)).toStrictEqual(expected());
+    await commitUpTo(10_003);
+    expect(row().fold_seq).toBeNull();
+    // The fold up to 10,000 went into the row; the nodes the commit touched went into rows.
+    expect(Object.keys(JSON.parse(row().nodes) as object)).toStrictEqual(['a', 'b', 'c']);
+    expect(nodeRows()).toBe(2);
+    expect(await store.getNodes(run.id)).toStrictEqual(expected());
+    await commitUpTo(10_010);
+    expect(row().fold_seq).toBeNull();
+    expect(await store.getNodes(run.id)).toStrictEqual(expected());
+    await store.close();
+  });
+
+  it('keeps the nodes of a run as the fold of its events, over any number of commits, until an update goes apart', async () => {
     const store = openSqliteStore(file);
     // What the store was given of each run's nodes: at createRun, then each commit's rows winning.
     const given = new Map<string, Map<string, NodeSnapshot>>();
@@ -385,17 +424,38 @@ describe('SQLite store', () => {
       .setEntry('s').addConditionalEdges('s', () => 'a', ['a', 'b']).addEdge('a', 'c').addEdge('b', END).addEdge('c', END));
     add('big', (g) => g.addNode('a', () => ({ text: 'x'.repeat(300_000) })).setEntry('a').addEdge('a', END));
     add('slow', (g) => g.addNode('a', 'delay', { config: { ms: 20 } }).addNode('b', () => ({ b: 1 })).setEntry('a').addEdge('a', 'b').addEdge('b', END));
-    const runs = [await f.engine.run('branches', {}), await f.engine.run('big', {}), await f.engine.run('slow', {})];
-    expect(runs.map((run) => run.status)).toStrictEqual(['FAILED', 'COMPLETED', 'COMPLETED']);
-    const rows = withRaw((db) => db.prepare<[], { id: string; nodes: string; fold_seq: number | null }>('SELECT id, nodes, fold_seq FROM runs ORDER BY no').all());
-    expect(rows.map((row) => row.fold_seq)).toStrictEqual([runs[0]!.lastSeq, null, null]);
+    // Folded over its first commits, until c's update goes apart.
+    add('late-big', (g) => g.addNode('a', 'delay', { config: { ms: 20 } }).addNode('b', 'delay', { config: { ms: 20 } }).addNode('c', () => ({ text: 'y'.repeat(300_000) }))
+      .addNode('d', () => ({ d: 1 })).setEntry('a').addEdge('a', 'b').addEdge('b', 'c').addEdge('c', 'd').addEdge('d', END));
+    const commits: number[] = [];
+    const counted = f.log.store.commit.bind(f.log.store);
+    f.log.store.commit = async (batch) => {
+      if (batch.events.length > 0) commits.push(batch.events[0]!.seq);
+      return counted(batch);
+    };
+    const runs = [await f.engine.run('branches', {}), await f.engine.run('big', {}), await f.engine.run('slow', {}), await f.engine.run('late-big', {})];
+    expect(runs.map((run) => run.status)).toStrictEqual(['FAILED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+    // 'slow' and 'late-big' each took several commits.
+    expect(commits.filter((seq) => seq === 1)).toHaveLength(4);
+    expect(commits.length).toBeGreaterThanOrEqual(4 + 2 + 2);
+    const rows = withRaw((db) => db.prepare<[], { id: string; no: number; nodes: string; fold_seq: number | null }>('SELECT id, no, nodes, fold_seq FROM runs ORDER BY no').all());
+    expect(rows.map((row) => row.fold_seq)).toStrictEqual([runs[0]!.lastSeq, null, runs[2]!.lastSeq, null]);
     expect(JSON.parse(rows[0]!.nodes)).toStrictEqual(['a', 'b', 'c', 's']);
+    expect(JSON.parse(rows[2]!.nodes)).toStrictEqual(['a', 'b']);
+    // 'late-big' kept a and b as a fold until c's update went apart: then they went into its row, folded, and c and d into node rows.
+    expect(Object.keys(JSON.parse(rows[3]!.nodes) as object)).toStrictEqual(['a', 'b', 'c', 'd']);
+    const nodeRows = (no: number): string[] => withRaw((db) => db.prepare<[number], string>('SELECT node_id FROM nodes WHERE run_no = ? ORDER BY node_id').pluck().all(no));
+    expect(nodeRows(rows[2]!.no)).toStrictEqual([]);
+    expect(nodeRows(rows[3]!.no)).toStrictEqual(['c', 'd']);
     for (const run of runs) {
       const nodes = [...given.get(run.id)!.values()].sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1));
       expect(await store.getNodes(run.id), run.graphId).toStrictEqual(nodes);
     }
     expect((await store.getNodes(runs[0]!.id)).map((n) => n.status)).toStrictEqual(['SUCCEEDED', 'SKIPPED', 'FAILED', 'SUCCEEDED']);
     expect((await store.getNodes(runs[1]!.id))[0]?.output).toStrictEqual({ text: 'x'.repeat(300_000) });
+    expect((await store.getNodes(runs[3]!.id)).map((n) => [n.nodeId, n.status, n.output])).toStrictEqual([
+      ['a', 'SUCCEEDED', {}], ['b', 'SUCCEEDED', {}], ['c', 'SUCCEEDED', { text: 'y'.repeat(300_000) }], ['d', 'SUCCEEDED', { d: 1 }],
+    ]);
     await f.close();
   });
 
