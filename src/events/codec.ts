@@ -27,6 +27,10 @@ const FIELDS: Record<RunEventType, Record<string, FieldKind>> = {
   RunCancelled: { reason: 'string', durationMs: 'number' },
 };
 
+/** Per type, every field to check (the common ones first) with its kind: built once, not per event. */
+const CHECKS = {} as Record<RunEventType, ReadonlyArray<[string, FieldKind]>>;
+for (const type of EVENT_TYPES) CHECKS[type] = [...Object.entries(BASE), ...Object.entries(FIELDS[type])];
+
 const DESCRIBE: Partial<Record<FieldKind, string>> = {
   json: 'a JSON value',
   cause: `one of ${PAUSE_CAUSES.join(', ')}`,
@@ -59,10 +63,10 @@ export function decodeEvent(value: unknown): RunEvent {
   const type = value['type'] as RunEventType;
   if (!EVENT_TYPES.includes(type)) throw new AppError('INVALID_INPUT', `unknown event type ${JSON.stringify(value['type'])}`);
   if (!PRIORITIES.includes(value['priority'] as never)) throw new AppError('INVALID_INPUT', `event priority must be one of ${PRIORITIES.join(', ')}`);
-  for (const fields of [BASE, FIELDS[type]]) {
-    for (const [field, kind] of Object.entries(fields)) {
-      if (!fits(kind, value[field])) throw new AppError('INVALID_INPUT', `${type}.${field} must be ${DESCRIBE[kind] ?? kind.replace('?', ' or null')}`);
-    }
+  const checks = CHECKS[type];
+  for (let i = 0; i < checks.length; i++) {
+    const [field, kind] = checks[i]!;
+    if (!fits(kind, value[field])) throw new AppError('INVALID_INPUT', `${type}.${field} must be ${DESCRIBE[kind] ?? kind.replace('?', ' or null')}`);
   }
   if ((value['seq'] as number) < 1) throw new AppError('INVALID_INPUT', `${type}.seq must be 1 or more`);
   if (type === 'NodeCompleted') {
