@@ -1,19 +1,24 @@
+import { AppError } from '../common/errors.ts';
+import { isPlainObject } from '../common/json.ts';
+import { decodeEvent } from '../events/codec.ts';
 import type { RunEvent, RunEventType } from '../events/types.ts';
-import { toBatchEntry } from './rows.ts';
+import { restoreEvent, toBatchEntry } from './rows.ts';
 
 /**
- * The JSON text of a SQLite event batch: exactly JSON.stringify of the events' toBatchEntry
- * entries, written without building the entries, and for the event shapes the engine emits
- * without JSON.stringify's walk over their keys either.
+ * The JSON text of a SQLite event batch (a list with an entry per event), written from templates.
  *
- * JSON.stringify of a short run's events was the largest single cost of storing it (about 25 µs
- * of a 7-node run's 145 on SQLite, measured): V8 11 (Node 20) looks up and escapes every key of
- * every object it serializes. Each event type's usual shape has a template here instead, with the
- * keys written in as constants. An event takes its template only when its own keys are that
- * shape's keys in that order (checked as it is written), so the text is the same as
- * JSON.stringify's and a replayed event's keys come back in the order the live one had (see
- * restoreEvent). Any other event (another key order, an optional key, a graph other than its
- * run's) is written as JSON.stringify of its entry.
+ * An event of one of the shapes the engine emits is packed (migration 010): its entry is a list
+ * of its type, the values of its shape's body keys in order, its `at` and its priority, e.g.
+ * `["Transition","a","b",1,0,"NORMAL"]`. Its keys come back from the shape, in the order the live
+ * event had, so a replayed event serializes as the live one did. An event takes its shape only
+ * when its own keys are that shape's, in that order (checked as it is written); any other event
+ * (another key order, an optional key, a graph other than its run's) is stored as its toBatchEntry
+ * object, written with JSON.stringify.
+ *
+ * Why: JSON.stringify of a short run's events was the largest single cost of storing it (about
+ * 25 µs of a 7-node run's 145 on SQLite, measured). V8 11 (Node 20) looks up and escapes every key
+ * of every object it writes; a template writes none, and packed entries are less than half the
+ * text, which also halves what reading them back parses.
  */
 export function stringifyBatch(events: readonly RunEvent[], runGraphId: string): string {
   let text = '[';
@@ -28,15 +33,15 @@ export function stringifyBatch(events: readonly RunEvent[], runGraphId: string):
 }
 
 function entryText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string {
-  return templateText(event, runGraphId, previousAt) ?? JSON.stringify(toBatchEntry(event, runGraphId, previousAt));
+  return packedText(event, runGraphId, previousAt) ?? JSON.stringify(toBatchEntry(event, runGraphId, previousAt));
 }
 
 /**
- * The text of `event`'s entry written from its shape's template, or undefined when it has no
- * template (see stringifyBatch): the event's keys are not its type's shape, its graph is not its
- * run's, or a value is one JSON.stringify would leave out.
+ * The text of `event`'s packed entry, or undefined when it has none (see stringifyBatch): its
+ * keys are not its type's shape, its graph is not its run's, or a value is one JSON.stringify
+ * would leave out of an object.
  */
-export function templateText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string | undefined {
+export function packedText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string | undefined {
   const shape = SHAPES[event.type] as Shape<RunEventType> | undefined;
   if (shape === undefined || event.graphId !== runGraphId || !hasKeys(event, shape.keys)) return undefined;
   omitted = false;
@@ -46,47 +51,47 @@ export function templateText(event: RunEvent, runGraphId: string, previousAt: st
   return omitted ? undefined : text;
 }
 
-/** One event shape: its own keys in order (those its entry leaves out too) and its entry's text, given its `at` as text. */
+/** One event shape: its body keys, its own keys in order (those its entry leaves out too), and its packed entry's text given its `at` as text. */
 interface Shape<T extends RunEventType> {
+  body: readonly string[];
   keys: readonly string[];
   write(event: Extract<RunEvent, { type: T }>, at: string): string;
 }
 
 /** Every shape's keys end so: the emitter adds runId, graphId, at and priority after the body, and the log adds seq. */
-function shape<T extends RunEventType>(type: T, body: readonly string[], write: Shape<T>['write']): Shape<T> {
-  return { keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], write };
+function shape<T extends RunEventType>(_type: T, body: readonly string[], write: Shape<T>['write']): Shape<T> {
+  return { body, keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], write };
 }
 
 /**
- * The shapes the engine emits, as its emit calls write their bodies. A template's keys must be its
- * shape's keys, in order, without runId, graphId and seq (test/store/batch.test.ts checks each
- * against JSON.stringify). Types left out are rare (pauses, notices, failures of the run) and go
- * through JSON.stringify.
+ * The shapes the engine emits, as its emit calls write their bodies. A template writes its type,
+ * then its body keys' values in order, then at and priority (test/store/batch.test.ts reads each
+ * back). Types left out are rare (pauses, notices) and are stored as objects.
  */
 const SHAPES: { readonly [T in RunEventType]?: Shape<T> } = {
-  RunQueued: shape('RunQueued', ['input'], (e, at) => `{"type":"RunQueued","input":${json(e.input)},"at":${at},"priority":${json(e.priority)}}`),
+  RunQueued: shape('RunQueued', ['input'], (e, at) => `["RunQueued",${json(e.input)},${at},${json(e.priority)}]`),
   RunStarted: shape('RunStarted', ['input', 'maxSteps'], (e, at) =>
-    `{"type":"RunStarted","input":${json(e.input)},"maxSteps":${json(e.maxSteps)},"at":${at},"priority":${json(e.priority)}}`),
+    `["RunStarted",${json(e.input)},${json(e.maxSteps)},${at},${json(e.priority)}]`),
   NodeStarted: shape('NodeStarted', ['nodeId', 'step', 'iteration', 'attempt', 'input'], (e, at) =>
-    `{"type":"NodeStarted","nodeId":${json(e.nodeId)},"step":${json(e.step)},"iteration":${json(e.iteration)},"attempt":${json(e.attempt)},"input":${json(e.input)},"at":${at},"priority":${json(e.priority)}}`),
+    `["NodeStarted",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.input)},${at},${json(e.priority)}]`),
   NodeCompleted: shape('NodeCompleted', ['nodeId', 'step', 'iteration', 'attempt', 'stateUpdate', 'bytes', 'durationMs'], (e, at) =>
-    `{"type":"NodeCompleted","nodeId":${json(e.nodeId)},"step":${json(e.step)},"iteration":${json(e.iteration)},"attempt":${json(e.attempt)},"stateUpdate":${json(e.stateUpdate)},"bytes":${json(e.bytes)},"durationMs":${json(e.durationMs)},"at":${at},"priority":${json(e.priority)}}`),
+    `["NodeCompleted",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.stateUpdate)},${json(e.bytes)},${json(e.durationMs)},${at},${json(e.priority)}]`),
   NodeFailed: shape('NodeFailed', ['nodeId', 'step', 'iteration', 'attempt', 'error', 'willRetry', 'retryInMs', 'durationMs'], (e, at) =>
-    `{"type":"NodeFailed","nodeId":${json(e.nodeId)},"step":${json(e.step)},"iteration":${json(e.iteration)},"attempt":${json(e.attempt)},"error":${json(e.error)},"willRetry":${json(e.willRetry)},"retryInMs":${json(e.retryInMs)},"durationMs":${json(e.durationMs)},"at":${at},"priority":${json(e.priority)}}`),
+    `["NodeFailed",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.error)},${json(e.willRetry)},${json(e.retryInMs)},${json(e.durationMs)},${at},${json(e.priority)}]`),
   NodeSkipped: shape('NodeSkipped', ['nodeId', 'step', 'reason'], (e, at) =>
-    `{"type":"NodeSkipped","nodeId":${json(e.nodeId)},"step":${json(e.step)},"reason":${json(e.reason)},"at":${at},"priority":${json(e.priority)}}`),
+    `["NodeSkipped",${json(e.nodeId)},${json(e.step)},${json(e.reason)},${at},${json(e.priority)}]`),
   Transition: shape('Transition', ['from', 'to', 'step'], (e, at) =>
-    `{"type":"Transition","from":${json(e.from)},"to":${json(e.to)},"step":${json(e.step)},"at":${at},"priority":${json(e.priority)}}`),
+    `["Transition",${json(e.from)},${json(e.to)},${json(e.step)},${at},${json(e.priority)}]`),
   DataFlow: shape('DataFlow', ['from', 'to', 'step', 'bytes'], (e, at) =>
-    `{"type":"DataFlow","from":${json(e.from)},"to":${json(e.to)},"step":${json(e.step)},"bytes":${json(e.bytes)},"at":${at},"priority":${json(e.priority)}}`),
+    `["DataFlow",${json(e.from)},${json(e.to)},${json(e.step)},${json(e.bytes)},${at},${json(e.priority)}]`),
   Progress: shape('Progress', ['percent', 'message', 'nodeId'], (e, at) =>
-    `{"type":"Progress","percent":${json(e.percent)},"message":${json(e.message)},"nodeId":${json(e.nodeId)},"at":${at},"priority":${json(e.priority)}}`),
+    `["Progress",${json(e.percent)},${json(e.message)},${json(e.nodeId)},${at},${json(e.priority)}]`),
   RunCompleted: shape('RunCompleted', ['finalState', 'durationMs'], (e, at) =>
-    `{"type":"RunCompleted","finalState":${json(e.finalState)},"durationMs":${json(e.durationMs)},"at":${at},"priority":${json(e.priority)}}`),
+    `["RunCompleted",${json(e.finalState)},${json(e.durationMs)},${at},${json(e.priority)}]`),
   RunFailed: shape('RunFailed', ['error', 'nodeId', 'durationMs'], (e, at) =>
-    `{"type":"RunFailed","error":${json(e.error)},"nodeId":${json(e.nodeId)},"durationMs":${json(e.durationMs)},"at":${at},"priority":${json(e.priority)}}`),
+    `["RunFailed",${json(e.error)},${json(e.nodeId)},${json(e.durationMs)},${at},${json(e.priority)}]`),
   RunCancelled: shape('RunCancelled', ['reason', 'durationMs'], (e, at) =>
-    `{"type":"RunCancelled","reason":${json(e.reason)},"durationMs":${json(e.durationMs)},"at":${at},"priority":${json(e.priority)}}`),
+    `["RunCancelled",${json(e.reason)},${json(e.durationMs)},${at},${json(e.priority)}]`),
 };
 
 /** True when `event`'s enumerable keys (own, and any inherited ones, which no event has) are `keys`, in that order. */
@@ -136,4 +141,57 @@ function quote(value: string): string {
     }
   }
   return text;
+}
+
+/**
+ * A stored batch entry made a whole, validated event (AppError INVALID_INPUT otherwise): a packed
+ * one (a list, see stringifyBatch) with its shape's keys in order, an object one by restoreEvent.
+ * runId and graphId are the run's, `seq` the entry's, and an `at` of 0 becomes `previousAt`.
+ */
+export function restoreEntry(entry: unknown, seq: number, runId: string, graphId: string, previousAt: string | undefined): RunEvent {
+  if (!Array.isArray(entry)) return restoreEvent(entry, undefined, seq, runId, graphId, previousAt);
+  const { type, body } = packedShape(entry, runId, seq);
+  const event: Record<string, unknown> = { type };
+  for (let i = 0; i < body.length; i++) event[body[i]!] = entry[i + 1];
+  event['runId'] = runId;
+  event['graphId'] = graphId;
+  const at: unknown = entry[body.length + 1];
+  if (at === 0 && previousAt === undefined) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} takes its time (at 0) from the event before it, but none comes before it in its batch`);
+  event['at'] = at === 0 ? previousAt : at;
+  event['priority'] = entry[body.length + 2];
+  event['seq'] = seq;
+  return decodeEvent(event);
+}
+
+/** A stored batch entry's `at` as stored (0: the entry before's), packed or not. */
+export function entryAt(entry: unknown): unknown {
+  if (Array.isArray(entry)) {
+    const shape = SHAPES[entry[0] as RunEventType];
+    return shape ? entry[shape.body.length + 1] : undefined;
+  }
+  return isPlainObject(entry) ? entry['at'] : undefined;
+}
+
+/** A stored batch entry as an object entry (toBatchEntry's form), packed or not. */
+export function objectEntry(entry: unknown, runId: string, seq: number): Record<string, unknown> {
+  if (!Array.isArray(entry)) {
+    if (!isPlainObject(entry)) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} must be an object or a list`);
+    return entry;
+  }
+  const { type, body } = packedShape(entry, runId, seq);
+  const object: Record<string, unknown> = { type };
+  for (let i = 0; i < body.length; i++) object[body[i]!] = entry[i + 1];
+  object['at'] = entry[body.length + 1];
+  object['priority'] = entry[body.length + 2];
+  return object;
+}
+
+function packedShape(entry: unknown[], runId: string, seq: number): { type: RunEventType; body: readonly string[] } {
+  const type = entry[0] as RunEventType;
+  const shape = typeof type === 'string' && Object.hasOwn(SHAPES, type) ? SHAPES[type] : undefined;
+  if (!shape) throw new AppError('INVALID_INPUT', `event ${runId}#${seq} is a list whose first item, ${JSON.stringify(entry[0])}, is not a type stored as a list`);
+  if (entry.length !== shape.body.length + 3) {
+    throw new AppError('INVALID_INPUT', `event ${runId}#${seq} (${type}) must be a list of ${shape.body.length + 3} items (type, ${shape.body.join(', ')}, at, priority), got ${entry.length}`);
+  }
+  return { type, body: shape.body };
 }

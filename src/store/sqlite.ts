@@ -5,9 +5,9 @@ import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
 import { foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
-import { stringifyBatch } from './batch.ts';
+import { entryAt, objectEntry, restoreEntry, stringifyBatch } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkpointData, nodeData, restoreEvent, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkpointData, nodeData, runParams, toBatchEntry, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
@@ -139,7 +139,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     FROM runs r WHERE r.id = ?`);
   // (no, seq) twice: better-sqlite3 has no numbered parameters, and named ones cost an object per row.
   const insertBatch = db.prepare<[number, number, number, number, number, string]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
-  const runBatches = db.prepare<{ no: number }, { key: number; data: string }>('SELECT key, data FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32');
+  const runBatches = db.prepare<{ no: number }, { key: number; seq: number; data: string }>('SELECT key, seq, data FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32');
   const rewriteBatch = db.prepare<[string, number]>('UPDATE events SET data = ? WHERE key = ?');
   const upsertCheckpoint = db.prepare<[number, number, string]>(`INSERT INTO checkpoints (run_no, step, data) VALUES (?, ?, ?)
     ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
@@ -187,7 +187,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    */
   function keepGraphId(graphId: string, no: number): void {
     for (const batch of runBatches.all({ no })) {
-      const entries = JSON.parse(batch.data) as Array<Record<string, unknown>>;
+      const entries = parseBatch(batch.data, `run #${no}`, batch.seq).map((entry, i) => objectEntry(entry, `run #${no}`, batch.seq + i));
       for (const entry of entries) entry['graphId'] ??= graphId;
       rewriteBatch.run(JSON.stringify(entries), batch.key);
     }
@@ -358,12 +358,12 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       let at: string | undefined;
       for (let i = 0; i < entries.length; i++) {
         if (batch.seq + i <= afterSeq) {
-          const stored = (entries[i] as { at?: unknown } | null)?.at;
+          const stored = entryAt(entries[i]);
           if (typeof stored === 'string') at = stored;
           continue;
         }
         if (batch.seq + i > lastSeq) return events;
-        const event = restoreEvent(entries[i], undefined, batch.seq + i, runId, run.graph_id, at);
+        const event = restoreEntry(entries[i], batch.seq + i, runId, run.graph_id, at);
         at = event.at;
         events.push(event);
         // Leaving the loop early resets the statement.

@@ -3,35 +3,43 @@ import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { defaultKindRegistry } from '../../src/graph/kinds.ts';
 import { END } from '../../src/graph/types.ts';
-import { stringifyBatch, templateText } from '../../src/store/batch.ts';
+import { entryAt, objectEntry, packedText, restoreEntry, stringifyBatch } from '../../src/store/batch.ts';
 import { toBatchEntry } from '../../src/store/rows.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
+import { expectAppError } from './spec.ts';
 import { makeEvent, makeStoredApart } from './fixtures.ts';
 
+const RUN = 'run-1';
 const GRAPH = 'graph-fixture';
-/** The types the engine emits often enough to have a template. */
-const TEMPLATED = EVENT_TYPES.filter((type) => !['SystemNotice', 'RunPaused', 'RunResumed'].includes(type));
-
-/** What stringifyBatch must write: JSON.stringify of the events' entries. */
-function entriesText(events: readonly RunEvent[], graphId = GRAPH): string {
-  return JSON.stringify(events.map((event, i) => toBatchEntry(event, graphId, events[i - 1]?.at)));
-}
+/** The types the engine emits often enough to be packed. */
+const PACKED = EVENT_TYPES.filter((type) => !['SystemNotice', 'RunPaused', 'RunResumed'].includes(type));
 
 /** A fixture event with its keys in the order the engine's emitter gives them: body, runId, graphId, at, priority, seq. */
 function emitted(seq: number, type: RunEvent['type'], body: Record<string, unknown> = {}): RunEvent {
-  const { runId, seq: _seq, graphId, at, priority, type: _type, ...rest } = makeEvent('run-1', seq, type);
+  const { runId, seq: _seq, graphId, at, priority, type: _type, ...rest } = makeEvent(RUN, seq, type);
   return { type, ...rest, ...body, runId, graphId, at, priority, seq } as unknown as RunEvent;
 }
 
+/** The events a batch's text gives back (its first entry having seq `first`). */
+function readBack(text: string, first = 1, runId = RUN, graphId = GRAPH): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (const [i, entry] of (JSON.parse(text) as unknown[]).entries()) events.push(restoreEntry(entry, first + i, runId, graphId, events.at(-1)?.at));
+  return events;
+}
+
+/** Each event as JSON: equal only when every key and value is, in the same order. */
+const texts = (events: readonly RunEvent[]): string[] => events.map((event) => JSON.stringify(event));
+
 describe('SQLite event batch text', () => {
-  it('writes every event type in the order the engine emits it as JSON.stringify would, from a template where one exists', () => {
+  it('packs every event type the engine emits often, in the order it emits it, and reads each back key for key', () => {
     const events = EVENT_TYPES.map((type, i) => emitted(i + 1, type));
-    expect(stringifyBatch(events, GRAPH)).toBe(entriesText(events));
-    for (const [i, event] of events.entries()) {
-      const text = templateText(event, GRAPH, events[i - 1]?.at);
-      if (TEMPLATED.includes(event.type)) expect(text, event.type).toBe(JSON.stringify(toBatchEntry(event, GRAPH, events[i - 1]?.at)));
-      else expect(text, event.type).toBeUndefined();
-    }
+    const text = stringifyBatch(events, GRAPH);
+    const entries = JSON.parse(text) as unknown[];
+    expect(entries.map((entry) => Array.isArray(entry))).toStrictEqual(EVENT_TYPES.map((type) => PACKED.includes(type)));
+    expect(entries[EVENT_TYPES.indexOf('Transition')]).toStrictEqual(['Transition', 'a', 'b', EVENT_TYPES.indexOf('Transition') + 1, events[6]!.at, 'NORMAL']);
+    // The rest are their entries, as JSON.stringify writes them.
+    for (const [i, event] of events.entries()) if (!PACKED.includes(event.type)) expect(entries[i]).toStrictEqual(toBatchEntry(event, GRAPH, events[i - 1]?.at));
+    expect(texts(readBack(text))).toStrictEqual(texts(events));
   });
 
   it('writes values that need escaping or have no JSON number as JSON.stringify does', () => {
@@ -39,39 +47,51 @@ describe('SQLite event batch text', () => {
     const long = `${'x'.repeat(100)} "quoted"`;
     const events = [
       emitted(1, 'NodeStarted', { nodeId: 'a "quoted"\n\\ node ☕ \u0000 \u2028 \ud800 </script>', input: { date, list: [1, -0, 2.5e-7, 1e21, null, 'ü'], nested: { '': {}, __proto__x: [] } } }),
-      emitted(2, 'NodeCompleted', { nodeId: long, stateUpdate: { n: Number.NaN, m: Number.POSITIVE_INFINITY }, bytes: -0, durationMs: Number.NaN }),
+      emitted(2, 'NodeCompleted', { nodeId: long, stateUpdate: { n: Number.NaN, m: Number.POSITIVE_INFINITY }, bytes: 0, durationMs: 0.1 + 0.2 }),
       emitted(3, 'Progress', { percent: 33.333333333333336, message: 'step "1" done\t', nodeId: null }),
       emitted(4, 'NodeFailed', { error: { code: 'NODE_FAILED', message: 'boom', details: { at: [1, { deep: true }] } }, willRetry: false, retryInMs: null }),
       emitted(5, 'Transition', { from: '', to: 'END' }),
     ];
-    expect(stringifyBatch(events, GRAPH)).toBe(entriesText(events));
-    for (const [i, event] of events.entries()) expect(templateText(event, GRAPH, events[i - 1]?.at), event.type).toBeDefined();
+    const text = stringifyBatch(events, GRAPH);
+    for (const [i, event] of events.entries()) expect(packedText(event, GRAPH, events[i - 1]?.at), event.type).toBeDefined();
+    // As JSON.stringify of the values, in order: what JSON.parse then gives back.
+    const values = (event: RunEvent): unknown[] => Object.entries(event).filter(([key]) => !['runId', 'graphId', 'seq', 'at'].includes(key)).map(([, value]) => value);
+    for (const [i, entry] of (JSON.parse(text) as unknown[][]).entries()) {
+      const event = events[i]!;
+      expect([...entry.slice(0, -2), entry.at(-1)], event.type).toStrictEqual(JSON.parse(JSON.stringify(values(event))));
+    }
+    expect(texts(readBack(text))).toStrictEqual(texts(JSON.parse(JSON.stringify(events)) as RunEvent[]));
   });
 
   it('writes a repeated time as 0 and the first event of a batch with its own', () => {
     const first = emitted(1, 'Transition');
     const events = [first, { ...emitted(2, 'DataFlow'), at: first.at }, emitted(3, 'Transition'), { ...emitted(4, 'NodeStarted'), at: first.at }];
-    const text = stringifyBatch(events, GRAPH);
-    expect(text).toBe(entriesText(events));
-    expect((JSON.parse(text) as Array<{ at: unknown }>).map((entry) => entry.at)).toStrictEqual([first.at, 0, events[2]!.at, first.at]);
+    const entries = JSON.parse(stringifyBatch(events, GRAPH)) as unknown[];
+    expect(entries.map(entryAt)).toStrictEqual([first.at, 0, events[2]!.at, first.at]);
+    expect(texts(readBack(JSON.stringify(entries)))).toStrictEqual(texts(events));
   });
 
-  it('writes any other shape through JSON.stringify of its entry: other key orders, optional and extra keys, values JSON leaves out, another graph', () => {
+  it('stores any other shape as its entry object: other key orders, optional and extra keys, values JSON leaves out, another graph', () => {
     const { runId: _runId, seq: _seq, graphId: _graphId, ...noRun } = emitted(2, 'Transition');
     const others: RunEvent[] = [
-      makeEvent('run-1', 1, 'NodeStarted'),
-      { ...noRun, runId: 'run-1', graphId: GRAPH, seq: 2 } as RunEvent,
+      makeEvent(RUN, 1, 'NodeStarted'),
+      { ...noRun, runId: RUN, graphId: GRAPH, seq: 2 } as RunEvent,
       { ...emitted(3, 'DataFlow'), extra: 1 } as unknown as RunEvent,
-      makeStoredApart('run-1', 4).event,
+      makeStoredApart(RUN, 4).event,
       emitted(5, 'NodeCompleted', { stateUpdate: undefined }),
       emitted(6, 'Progress', { message: () => 'a function' }),
       { ...emitted(7, 'NodeSkipped'), graphId: 'other-graph' },
     ];
-    expect(stringifyBatch(others, GRAPH)).toBe(entriesText(others));
-    for (const [i, event] of others.entries()) expect(templateText(event, GRAPH, others[i - 1]?.at), `event ${i}`).toBeUndefined();
-    // Templated and other events mix in one batch.
-    const mixed = [emitted(1, 'RunStarted'), ...others.slice(0, 3), emitted(9, 'RunCompleted')];
-    expect(stringifyBatch(mixed, GRAPH)).toBe(entriesText(mixed));
+    const entriesOf = (list: RunEvent[]): string => JSON.stringify(list.map((event, i) => toBatchEntry(event, GRAPH, list[i - 1]?.at)));
+    expect(stringifyBatch(others, GRAPH)).toBe(entriesOf(others));
+    for (const [i, event] of others.entries()) expect(packedText(event, GRAPH, others[i - 1]?.at), `event ${i}`).toBeUndefined();
+    // Packed and object entries mix in one batch.
+    const mixed = [emitted(1, 'RunStarted'), ...others.slice(1, 4).map((event, i) => ({ ...event, seq: i + 2 })), emitted(5, 'RunCompleted')];
+    const text = stringifyBatch(mixed, GRAPH);
+    expect((JSON.parse(text) as unknown[]).map((entry) => Array.isArray(entry))).toStrictEqual([true, false, false, false, true]);
+    // Object entries come back with runId and graphId before `at` and seq last, as restoreEvent puts them; packed ones as they were.
+    expect(readBack(text)).toStrictEqual(mixed);
+    expect(texts(readBack(text)).filter((_, i) => i === 0 || i === 4)).toStrictEqual(texts([mixed[0]!, mixed[4]!]));
   });
 
   it('throws what JSON.stringify throws for a value JSON cannot hold', () => {
@@ -82,8 +102,24 @@ describe('SQLite event batch text', () => {
 
   it('writes the same text when more short strings pass than it keeps quoted', () => {
     const events = Array.from({ length: 10_000 }, (_, i) => emitted(i + 1, 'Transition', { from: `node-${i}`, to: `"to" ${i % 3}` }));
-    expect(stringifyBatch(events, GRAPH)).toBe(entriesText(events));
-    expect(stringifyBatch(events.slice(0, 3), GRAPH)).toBe(entriesText(events.slice(0, 3)));
+    expect(texts(readBack(stringifyBatch(events, GRAPH)))).toStrictEqual(texts(events));
+    expect(texts(readBack(stringifyBatch(events.slice(5, 8), GRAPH), 6))).toStrictEqual(texts(events.slice(5, 8)));
+  });
+
+  it('rejects a packed entry of an unknown type, of the wrong length or with a bad value, and one that takes its time from no entry', async () => {
+    const entry = JSON.parse(packedText(emitted(1, 'DataFlow'), GRAPH, undefined)!) as unknown[];
+    const fails = async (bad: unknown, message: RegExp): Promise<void> => {
+      await expectAppError(Promise.resolve().then(() => restoreEntry(bad, 1, RUN, GRAPH, 'x')), 'INVALID_INPUT', message);
+    };
+    await fails(['NoSuchType', 1], /first item, "NoSuchType", is not a type stored as a list/);
+    await fails(['SystemNotice', 'a', 'b'], /"SystemNotice", is not a type stored as a list/);
+    await fails(['toString'], /"toString", is not a type stored as a list/);
+    await fails([], /first item, undefined/);
+    await fails(entry.slice(0, -1), /\(DataFlow\) must be a list of 7 items \(type, from, to, step, bytes, at, priority\), got 6/);
+    await fails(['DataFlow', 'a', 'b', 'one', 42, 'x', 'LOW'], /DataFlow.step must be int/);
+    await fails(['DataFlow', 'a', 'b', 1, 42, 'x', 'URGENT'], /priority/);
+    await expectAppError(Promise.resolve().then(() => restoreEntry([...entry.slice(0, -2), 0, 'LOW'], 1, RUN, GRAPH, undefined)), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
+    expect(objectEntry(entry, RUN, 1)).toStrictEqual({ type: 'DataFlow', from: 'a', to: 'b', step: 1, bytes: 42, at: entry[5], priority: 'LOW' });
   });
 });
 
@@ -95,7 +131,7 @@ describe('SQLite event batch text of the events the engine emits', () => {
   });
   afterEach(() => f.close());
 
-  it('writes each run from templates, as JSON.stringify would', async () => {
+  it('packs every event of the usual types, and reads each back key for key', async () => {
     const builder = new GraphBuilder({ id: 'shapes', name: 'shapes' });
     builder.addNode('start', (_state, ctx) => {
       ctx.progress(50, 'half');
@@ -124,13 +160,14 @@ describe('SQLite event batch text of the events the engine emits', () => {
     const seen = new Set<string>();
     for (const run of runs) {
       const events = await f.events(run.id);
-      expect(stringifyBatch(events, run.graphId)).toBe(entriesText(events, run.graphId));
-      for (const [i, event] of events.entries()) {
-        if (!TEMPLATED.includes(event.type)) continue;
-        expect(templateText(event, run.graphId, events[i - 1]?.at), `${run.graphId} ${event.type} #${event.seq}`).toBeDefined();
-        seen.add(event.type);
+      const text = stringifyBatch(events, run.graphId);
+      expect(texts(readBack(text, 1, run.id, run.graphId))).toStrictEqual(texts(events));
+      for (const [i, entry] of (JSON.parse(text) as unknown[]).entries()) {
+        const { type, seq } = events[i]!;
+        expect(Array.isArray(entry), `${run.graphId} ${type} #${seq}`).toBe(PACKED.includes(type));
+        seen.add(type);
       }
     }
-    expect([...seen].sort()).toStrictEqual([...TEMPLATED].sort());
+    expect([...seen].filter((type) => PACKED.includes(type as RunEvent['type'])).sort()).toStrictEqual([...PACKED].sort());
   });
 });

@@ -68,7 +68,7 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index'], [10, 'packed_events']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
@@ -265,6 +265,21 @@ describe('SQLite store', () => {
     withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[0].at', 0) WHERE seq = 65").run());
     await expectAppError(store.readEvents(run.id, 64, 1), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
     await store.close();
+  });
+
+  it('stores the events an engine emits packed, and reads them back key for key as they were published', async () => {
+    const f = composeOn(openSqliteStore(file));
+    const published: RunEvent[] = [];
+    f.pubsub.subscribe('all', '*', (events) => published.push(...events));
+    const runs = [await f.engine.run('fan-out', {}), await f.engine.run('code-review', { code: 'function a() { return 1 }', threshold: 101, max_iterations: 2 })];
+    const stored = (await Promise.all(runs.map((run) => f.events(run.id)))).flat();
+    expect(stored.map((event) => JSON.stringify(event))).toStrictEqual(published.map((event) => JSON.stringify(event)));
+    const entries = withRaw((db) => db.prepare<[], string>('SELECT data FROM events ORDER BY key').pluck().all()).flatMap((data) => JSON.parse(data) as unknown[]);
+    expect(entries).toHaveLength(stored.length);
+    // All but the notices (max iterations reached) are lists.
+    expect(stored.filter((_, i) => !Array.isArray(entries[i])).map((event) => event.type)).toStrictEqual(stored.filter((event) => event.type === 'SystemNotice').map((event) => event.type));
+    expect(stored.some((event) => event.type === 'SystemNotice')).toBe(true);
+    await f.close();
   });
 
   it('writes a batch as the text of its entries without building them, and leaves the events it was given as they were, even when writing fails', async () => {
