@@ -115,7 +115,8 @@ async function flowcastOnce(path: string, events: number): Promise<number> {
  * Seconds to insert the events straight into an events table with better-sqlite3: one row per
  * event (`rows`, the layout of SQLite migrations 001–005) or one row per run and transaction
  * holding a JSON list of at most 64 of them (`batches`, the store's layout: keyed (run_no << 32) |
- * seq since 007, a time that repeats the one before written as 0).
+ * seq since 007, a time that repeats the one before written as 0, each event a list of its values
+ * since 010).
  */
 async function rawOnce(path: string, events: number, layout: 'rows' | 'batches'): Promise<number> {
   const db = new Database(path);
@@ -138,24 +139,22 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
       return;
     }
     // One JSON.stringify per batch, as the store does.
-    const open = new Map<number, { first: number; at: string | undefined; entries: object[] }>();
-    const close = (no: number, batch: { first: number; entries: object[] }): void => {
+    const open = new Map<number, { first: number; at: string | undefined; entries: unknown[][] }>();
+    const close = (no: number, batch: { first: number; entries: unknown[][] }): void => {
       insertBatch!.run(no, batch.first, no, batch.first, batch.first + batch.entries.length - 1, JSON.stringify(batch.entries));
       open.delete(no);
     };
     for (let i = from; i < to; i++) {
       const no = (i % RUNS) + 1;
       const run = runs[i % RUNS]!;
-      const { runId: _runId, graphId: _graphId, ...data } = progressEvent(run, i);
+      const event = progressEvent(run, i) as Extract<NewRunEvent, { type: 'Progress' }>;
       let batch = open.get(no);
       if (batch && batch.entries.length === 64) close(no, batch);
       batch = open.get(no);
       if (!batch) open.set(no, (batch = { first: run.lastSeq + 1, at: undefined, entries: [] }));
       run.lastSeq++;
-      const at = data.at;
-      if (at === batch.at) (data as { at: string | number }).at = 0;
-      batch.entries.push(data);
-      batch.at = at;
+      batch.entries.push([event.type, event.percent, event.message, event.nodeId, event.at === batch.at ? 0 : event.at, event.priority]);
+      batch.at = event.at;
     }
     for (const [no, batch] of open) close(no, batch);
   });
