@@ -32,6 +32,50 @@ export function stringifyBatch(events: readonly RunEvent[], runGraphId: string):
   return text + ']';
 }
 
+/** One stored row of a run's events: the seqs of its first and last, and its text. */
+export interface BatchPart { first: number; last: number; text: string }
+
+/**
+ * The stored rows of one run's consecutive `events`: one, the text of their batch, unless that
+ * passes `maxChars` (large payloads): then parts of at most about `maxChars` characters (an entry
+ * larger than that alone), so that a reader never parses much more than it asks for. Every part's
+ * first entry has its own `at`, not 0.
+ */
+export function batchParts(events: readonly RunEvent[], runGraphId: string, maxChars: number): BatchPart[] {
+  const text = stringifyBatch(events, runGraphId);
+  if (text.length <= maxChars || events.length <= 1) return [{ first: events[0]?.seq ?? 0, last: events.at(-1)?.seq ?? 0, text }];
+  const parts: BatchPart[] = [];
+  let from = 0;
+  let part: string[] = [];
+  let chars = 0;
+  events.forEach(function splitLargeBatch(event, i) {
+    let entry = entryText(event, runGraphId, events[i - 1]?.at);
+    if (part.length > 0 && chars + entry.length > maxChars) {
+      parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, text: `[${part.join(',')}]` });
+      from = i;
+      part = [];
+      chars = 0;
+      entry = entryText(event, runGraphId, undefined);
+    }
+    part.push(entry);
+    chars += entry.length + 1;
+  });
+  parts.push({ first: events[from]!.seq, last: events.at(-1)!.seq, text: `[${part.join(',')}]` });
+  return parts;
+}
+
+/** A stored batch's text (migration 006) as its list of entries; AppError INVALID_INPUT when it is not one. */
+export function parseBatch(data: string, runId: string, seq: number): unknown[] {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(data);
+  } catch (error) {
+    throw new AppError('INVALID_INPUT', `events ${runId}#${seq}… are not JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(entries)) throw new AppError('INVALID_INPUT', `events ${runId}#${seq}… must be a JSON list`);
+  return entries;
+}
+
 function entryText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string {
   return packedText(event, runGraphId, previousAt) ?? JSON.stringify(toBatchEntry(event, runGraphId, previousAt));
 }

@@ -3,7 +3,7 @@ import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { defaultKindRegistry } from '../../src/graph/kinds.ts';
 import { END } from '../../src/graph/types.ts';
-import { entryAt, objectEntry, packedText, restoreEntry, stringifyBatch } from '../../src/store/batch.ts';
+import { batchParts, entryAt, objectEntry, packedText, restoreEntry, stringifyBatch } from '../../src/store/batch.ts';
 import { toBatchEntry } from '../../src/store/rows.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
 import { expectAppError } from './spec.ts';
@@ -92,6 +92,23 @@ describe('SQLite event batch text', () => {
     // Object entries come back with runId and graphId before `at` and seq last, as restoreEvent puts them; packed ones as they were.
     expect(readBack(text)).toStrictEqual(mixed);
     expect(texts(readBack(text)).filter((_, i) => i === 0 || i === 4)).toStrictEqual(texts([mixed[0]!, mixed[4]!]));
+  });
+
+  it('splits a batch whose text passes the limit into parts, each starting with its own time', () => {
+    const first = emitted(1, 'RunStarted');
+    const big = (seq: number, size: number): RunEvent => ({ ...emitted(seq, 'NodeStarted', { input: { text: 'x'.repeat(size) } }), at: first.at });
+    const events = [first, big(2, 300), big(3, 300), { ...emitted(4, 'Transition'), at: first.at }, big(5, 2_000), big(6, 100), makeEvent(RUN, 7, 'SystemNotice')];
+    expect(batchParts(events, GRAPH, 100_000)).toStrictEqual([{ first: 1, last: 7, text: stringifyBatch(events, GRAPH) }]);
+    const parts = batchParts(events, GRAPH, 1_000);
+    expect(parts.map((part) => [part.first, part.last])).toStrictEqual([[1, 4], [5, 5], [6, 7]]);
+    for (const part of parts) {
+      const entries = JSON.parse(part.text) as unknown[];
+      expect(entryAt(entries[0]), `part from ${part.first}`).toBe(events[part.first - 1]!.at);
+      if (entries.length > 1) expect(part.text.length).toBeLessThanOrEqual(1_000);
+    }
+    expect(entryAt((JSON.parse(parts[0]!.text) as unknown[])[1])).toBe(0);
+    expect(texts(parts.flatMap((part) => readBack(part.text, part.first)).slice(0, 6))).toStrictEqual(texts(events.slice(0, 6)));
+    expect(readBack(parts[2]!.text, 6)[1]).toStrictEqual(events[6]);
   });
 
   it('throws what JSON.stringify throws for a value JSON cannot hold', () => {
