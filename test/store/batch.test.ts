@@ -61,6 +61,9 @@ describe('SQLite event batch text', () => {
       expect([...entry.slice(0, -2), entry.at(-1)], event.type).toStrictEqual(JSON.parse(JSON.stringify(values(event))));
     }
     expect(texts(readBack(text))).toStrictEqual(texts(JSON.parse(JSON.stringify(events)) as RunEvent[]));
+    // A number JSON has no text for is written null, as JSON.stringify writes it (and then fails to decode).
+    const nan = packedText(emitted(6, 'NodeCompleted', { bytes: -0, durationMs: Number.NaN }), GRAPH, undefined)!;
+    expect((JSON.parse(nan) as unknown[]).slice(6, 8)).toStrictEqual([0, null]);
   });
 
   it('writes a repeated time as 0 and the first event of a batch with its own', () => {
