@@ -46,30 +46,44 @@ export interface PairedSample extends Sample {
   roundMedians: number[];
 }
 
+/** What measurePaired repeats: `run`, timed, and after each call `after` (if any), not timed. */
+export type Variant = (() => Promise<void>) | { run: () => Promise<void>; after: () => Promise<void> };
+
 /**
  * Measures several variants against each other in the same stretch of time: warms each up for
  * `warmupMs`, then runs `rounds` rounds in which every variant repeats for `roundMs` (at least
  * `minReps` times), the order rotating from round to round. Load from outside the benchmark then
- * falls on all variants alike, and `pairedRatio` compares them round by round.
+ * falls on all variants alike, and `pairedRatio` compares them round by round. A variant's `after`
+ * (clean-up between repetitions) counts toward the round's time but not toward its samples.
  */
-export async function measurePaired<K extends string>(variants: Record<K, () => Promise<void>>, options: { rounds: number; roundMs: number; warmupMs: number; minReps?: number }): Promise<Record<K, PairedSample>> {
+export async function measurePaired<K extends string>(variants: Record<K, Variant>, options: { rounds: number; roundMs: number; warmupMs: number; minReps?: number }): Promise<Record<K, PairedSample>> {
   const { rounds, roundMs, warmupMs, minReps = 3 } = options;
   const names = Object.keys(variants) as K[];
+  const parts = (name: K): { run: () => Promise<void>; after: (() => Promise<void>) | undefined } => {
+    const variant = variants[name];
+    return typeof variant === 'function' ? { run: variant, after: undefined } : variant;
+  };
   for (const name of names) {
+    const { run, after } = parts(name);
     const warmStart = performance.now();
-    for (let i = 0; i < 2 || performance.now() - warmStart < warmupMs; i++) await variants[name]();
+    for (let i = 0; i < 2 || performance.now() - warmStart < warmupMs; i++) {
+      await run();
+      if (after) await after();
+    }
   }
   const times = new Map<K, number[]>(names.map((name) => [name, []]));
   const roundMedians = new Map<K, number[]>(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(round + k) % names.length]!;
+      const { run, after } = parts(name);
       const inRound: number[] = [];
       const start = performance.now();
       while (inRound.length < minReps || performance.now() - start < roundMs) {
         const t0 = performance.now();
-        await variants[name]();
+        await run();
         inRound.push(performance.now() - t0);
+        if (after) await after();
       }
       times.get(name)!.push(...inRound);
       roundMedians.get(name)!.push(median(inRound));
