@@ -308,7 +308,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
         keep.add(runId);
         if (last !== undefined) setFoldSeq.run((ref.foldSeq = last), ref.no);
       } else {
-        unfold.run(foldedNodesJson(ref, runId, ref.foldSeq), ref.no);
+        unfold.run(foldedNodesJson(runId, ref.foldSeq), ref.no);
         ref.foldSeq = null;
       }
     };
@@ -317,11 +317,15 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     return keep;
   }
 
+  /** A folded run's nodes (its row's `nodes` being their ids), as its events up to `foldSeq` give them. */
+  function foldedNodes(run: { no: number; graph_id: string; nodes: string | null }, runId: string, foldSeq: number): Map<string, NodeSnapshot> {
+    return foldNodes(JSON.parse(run.nodes ?? '[]') as string[], readStored(run, runId, 0, Number.POSITIVE_INFINITY, foldSeq));
+  }
+
   /** A folded run's nodes, as the run row keeps them when not folded: node id -> NodeData. */
-  function foldedNodesJson(ref: RunRef, runId: string, foldSeq: number): string {
+  function foldedNodesJson(runId: string, foldSeq: number): string {
     const row = getRunNodes.get(runId);
-    const ids = JSON.parse(row?.nodes ?? '[]') as string[];
-    const nodes = foldNodes(ids, readStored({ no: ref.no, graph_id: ref.graphId }, runId, 0, Number.POSITIVE_INFINITY, foldSeq));
+    const nodes = row ? foldedNodes(row, runId, foldSeq) : new Map<string, NodeSnapshot>();
     return nodesJson(new Map(Array.from(nodes.values(), (node) => [node.nodeId, isUntouched(node) ? null : JSON.stringify(nodeData(node))])));
   }
 
@@ -478,8 +482,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       const byId = new Map<string, NodeSnapshot>();
       for (const nodeId of JSON.parse(run.pending) as string[]) byId.set(nodeId, newNodeSnapshot(nodeId));
       if (run.fold_seq !== null) {
-        const events = readStored(run, runId, 0, Number.POSITIVE_INFINITY, run.fold_seq);
-        for (const node of foldNodes(JSON.parse(run.nodes ?? '[]') as string[], events).values()) byId.set(node.nodeId, node);
+        for (const node of foldedNodes(run, runId, run.fold_seq).values()) byId.set(node.nodeId, node);
       } else if (run.nodes !== null) {
         for (const [nodeId, data] of Object.entries(JSON.parse(run.nodes) as Record<string, NodeData | null>)) byId.set(nodeId, data === null ? newNodeSnapshot(nodeId) : { nodeId, ...data });
       }
