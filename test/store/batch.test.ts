@@ -7,7 +7,7 @@ import { batchParts, entryAt, objectEntry, packedText, restoreEntry, stringifyBa
 import { toBatchEntry } from '../../src/store/rows.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
 import { expectAppError } from './spec.ts';
-import { makeEvent, makeStoredApart } from './fixtures.ts';
+import { inEngineOrder, makeEvent, makeStoredApart } from './fixtures.ts';
 
 const RUN = 'run-1';
 const GRAPH = 'graph-fixture';
@@ -16,8 +16,7 @@ const PACKED = EVENT_TYPES.filter((type) => !['SystemNotice', 'RunPaused', 'RunR
 
 /** A fixture event with its keys in the order the engine's emitter gives them: body, runId, graphId, at, priority, seq. */
 function emitted(seq: number, type: RunEvent['type'], body: Record<string, unknown> = {}): RunEvent {
-  const { runId, seq: _seq, graphId, at, priority, type: _type, ...rest } = makeEvent(RUN, seq, type);
-  return { type, ...rest, ...body, runId, graphId, at, priority, seq } as unknown as RunEvent;
+  return inEngineOrder(makeEvent(RUN, seq, type), body);
 }
 
 /** The events a batch's text gives back (its first entry having seq `first`). */

@@ -102,6 +102,15 @@ export function makeEvent(runId: string, seq: number, type: RunEventType = 'Node
   }
 }
 
+/**
+ * `event` with its keys in the order the engine's emitter gives them (body, then runId, graphId,
+ * at, priority, seq), with `body` laid over its own: the order SQLite packs (src/store/batch.ts).
+ */
+export function inEngineOrder(event: RunEvent, body: Record<string, unknown> = {}): RunEvent {
+  const { runId, graphId, at, priority, seq, type, ...rest } = event;
+  return { type, ...rest, ...body, runId, graphId, at, priority, seq } as unknown as RunEvent;
+}
+
 /** Events from..to (inclusive) of one run. */
 export function makeEvents(runId: string, from: number, to: number): RunEvent[] {
   const events: RunEvent[] = [];

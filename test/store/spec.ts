@@ -5,7 +5,7 @@ import { applyEvent, toRecord, type NodeSnapshot, type RunRecord, type RunStatus
 import { EVENT_TYPES, type RunEvent } from '../../src/events/types.ts';
 import type { GraphSpec } from '../../src/graph/types.ts';
 import type { CommitBatch, NodeRow, Store } from '../../src/store/types.ts';
-import { makeCheckpoint, makeEvent, makeEvent as makeFixtureEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart, newId } from './fixtures.ts';
+import { inEngineOrder, makeCheckpoint, makeEvent, makeEvent as makeFixtureEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart, newId } from './fixtures.ts';
 
 /**
  * The contract every Store adapter passes. Opens one store per suite with `makeStore`, closes it
@@ -291,10 +291,7 @@ export function runStoreSpec(name: string, makeStore: () => Promise<Store> | Sto
       it("keeps each event's own graphId, also when it is not the run's or the run's changes", async () => {
         const run = await created({ graphId: 'graph-a' });
         // In the order the engine gives keys (which a store may use: SQLite packs such events).
-        const makeEvent = (...args: Parameters<typeof makeFixtureEvent>): RunEvent => {
-          const { runId, graphId, at, priority, seq, type, ...body } = makeFixtureEvent(...args);
-          return { type, ...body, runId, graphId, at, priority, seq } as RunEvent;
-        };
+        const makeEvent = (...args: Parameters<typeof makeFixtureEvent>): RunEvent => inEngineOrder(makeFixtureEvent(...args));
         const events = [makeEvent(run.id, 1, 'RunStarted', 'graph-a'), makeEvent(run.id, 2, 'Progress', 'graph-b'), makeEvent(run.id, 3, 'NodeStarted', 'graph-a')];
         await store.commit(batch({ events }));
         expect(await store.readEvents(run.id, 0, 100)).toStrictEqual(events);
