@@ -166,6 +166,9 @@ export class RunEventStream implements AsyncIterableIterator<RunEvent> {
               this.#finish();
               continue;
             }
+            // Events heard while the run was read were not kept (they are stored): read them
+            // before going live, or they are lost, and so is the end of a run that ended then.
+            if (this.#heard > this.#cursor) continue;
           }
           this.#mode = 'live';
         }

@@ -120,6 +120,29 @@ describe('event log', () => {
     expect(await beyond).toEqual([]);
   });
 
+  it('keeps the events published while it reads the run to see whether it has ended', async () => {
+    const run = await newRun(store);
+    // The whole run is stored and published while the stream, caught up, reads the run row.
+    let publish: (() => Promise<void>) | undefined;
+    const racing = Object.assign(Object.create(store) as Store, {
+      async getRun(id: string) {
+        const record = await store.getRun(id);
+        await publish?.();
+        publish = undefined;
+        return record;
+      },
+    });
+    const racingLog = new EventLog({ store: racing, pubsub });
+    publish = async () => {
+      append(racingLog, run, progress(1));
+      append(racingLog, run, { type: 'RunCompleted', finalState: {}, durationMs: 1, priority: 'CRITICAL' });
+      await racingLog.flush();
+    };
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('no end within 2 s'), 2000));
+    expect(await Promise.race([collect(racingLog.stream(run.id)), timeout])).toEqual([1, 2]);
+    expect(publish).toBeUndefined();
+  });
+
   it('refuses a cursor that is not a seq', async () => {
     const run = await newRun(store);
     expect(() => log.stream(run.id, { after: -1 })).toThrow('after must be a seq (an integer >= 0), got -1');
