@@ -1,7 +1,7 @@
 import { AppError } from '../common/errors.ts';
 import { isPlainObject } from '../common/json.ts';
 import { decodeEvent } from '../events/codec.ts';
-import type { NodeSnapshot, RunRecord, RunStatus } from '../events/snapshot.ts';
+import { newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { GraphSpec } from '../graph/types.ts';
 import type { Checkpoint, GraphRecord } from './types.ts';
@@ -126,4 +126,21 @@ export function toRun(row: RunRow): RunRecord {
 export function toGraph(row: GraphRow): GraphRecord {
   return { id: row.id, name: row.name, description: row.description, spec: JSON.parse(row.spec) as GraphSpec, version: row.version,
     createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+const UNTOUCHED = nodeData(newNodeSnapshot(''));
+const UNTOUCHED_KEYS = Object.keys(UNTOUCHED) as Array<keyof NodeData>;
+
+/**
+ * A node's entry in a SQLite run row's `nodes` (migration 005): its NodeData as JSON, or null for a
+ * node exactly as newNodeSnapshot makes it, which is stored as just its id.
+ */
+export function nodeJson(node: NodeSnapshot): string | null {
+  for (const key of UNTOUCHED_KEYS) if (node[key] !== UNTOUCHED[key]) return JSON.stringify(nodeData(node));
+  return null;
+}
+
+/** A SQLite run row's `nodes` from node id -> its nodeJson. */
+export function nodesJson(nodes: ReadonlyMap<string, string | null>): string {
+  return `{${Array.from(nodes, ([nodeId, json]) => `${JSON.stringify(nodeId)}:${json ?? 'null'}`).join(',')}}`;
 }

@@ -7,7 +7,7 @@ import { foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type Run
 import type { RunEvent } from '../events/types.ts';
 import { batchParts, entryAt, objectEntry, parseBatch, restoreEntry } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
-import { checkpointData, nodeData, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
+import { checkpointData, nodeData, nodeJson, nodesJson, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
 
@@ -51,8 +51,6 @@ const FOLD_MAX_SEQ = 10_000;
 /** runRefs starts over when it holds this many runs. */
 const RUN_REF_CACHE = 50_000;
 const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
-const UNTOUCHED = nodeData(newNodeSnapshot(''));
-const UNTOUCHED_KEYS = Object.keys(UNTOUCHED) as Array<keyof NodeData>;
 
 /** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
 interface Creation {
@@ -252,7 +250,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
     const packed = new Map<string, string | null>();
     let untouched = true;
     for (const node of nodes) {
-      const json = isUntouched(node) ? null : JSON.stringify(nodeData(node));
+      const json = nodeJson(node);
       packed.set(node.nodeId, json);
       if (json !== null) untouched = false;
     }
@@ -326,7 +324,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
   function foldedNodesJson(runId: string, foldSeq: number): string {
     const row = getRunNodes.get(runId);
     const nodes = row ? foldedNodes(row, runId, foldSeq) : new Map<string, NodeSnapshot>();
-    return nodesJson(new Map(Array.from(nodes.values(), (node) => [node.nodeId, isUntouched(node) ? null : JSON.stringify(nodeData(node))])));
+    return nodesJson(new Map(Array.from(nodes.values(), (node) => [node.nodeId, nodeJson(node)])));
   }
 
   /** Up to `limit` of a stored run's events with seq > `afterSeq` (and at most `lastSeq`), in seq order. */
@@ -578,15 +576,4 @@ function groupByRun<T extends { runId: string }>(items: readonly T[], runs: Read
     else byRun.set(item.runId, [item]);
   }
   return byRun;
-}
-
-/** A run row's `nodes` (migration 005) from node id -> its NodeData as JSON, or null for one as newNodeSnapshot makes it. */
-function nodesJson(nodes: ReadonlyMap<string, string | null>): string {
-  return `{${Array.from(nodes, ([nodeId, json]) => `${JSON.stringify(nodeId)}:${json ?? 'null'}`).join(',')}}`;
-}
-
-/** True for a node exactly as newNodeSnapshot makes it, which createRun stores as just its id. */
-function isUntouched(node: NodeSnapshot): boolean {
-  for (const key of UNTOUCHED_KEYS) if (node[key] !== UNTOUCHED[key]) return false;
-  return true;
 }
