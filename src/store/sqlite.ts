@@ -7,6 +7,7 @@ import { foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type Run
 import type { RunEvent } from '../events/types.ts';
 import { batchParts, entryAt, objectEntry, parseBatch, restoreEntry } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
+import { WalCheckpointer } from './wal.ts';
 import { checkpointData, nodeData, nodeJson, nodesJson, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
@@ -14,6 +15,12 @@ import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from '
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock before failing. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * WAL frames not yet in the database at which a thread of the store's copies them there (see
+   * WalCheckpointer), once the store has committed WAL_THREAD_AFTER_COMMITS times. Default 1000; 0
+   * leaves every checkpoint to the writing connection. Files only, not ':memory:' or URIs.
+   */
+  walCheckpointFrames?: number;
 }
 
 export interface SqliteStore extends Store {
@@ -31,12 +38,16 @@ interface ListParams { status?: string; graphId?: string; concurrencyKey?: strin
 interface RunRef { no: number; graphId: string; foldSeq: number | null }
 
 /**
- * WAL pages after which a commit checkpoints (copies them into the database file and syncs both):
- * about 40 MB. A checkpoint's syncs cost the same however much it copies, and a page written by
- * many commits (a run row, the last page of the events) is copied once, so with SQLite's default
- * of 1000 checkpoints took a large share of a write-heavy log's time.
+ * WAL pages after which a commit checkpoints (copies them into the database file and syncs both),
+ * which lets the next commit write the log from its beginning again: about 40 MB. A checkpoint's
+ * syncs cost the same however much it copies, and a page written by many commits (a run row, the
+ * last page of the events) is copied once, so with SQLite's default of 1000 checkpoints took a
+ * large share of a write-heavy log's time. A file's WAL checkpoint thread (walCheckpointFrames)
+ * copies most of the pages before that, so that this commit copies only the last ones.
  */
 const WAL_AUTOCHECKPOINT = 10_000;
+/** Commits after which a file's store starts its WAL checkpoint thread: one that writes little needs none. */
+const WAL_THREAD_AFTER_COMMITS = 100;
 /** Rows per multi-row INSERT of node rows, and events per stored batch of events. */
 const CHUNK = 64;
 /** A batch of events whose text passes this many characters is split into parts of at most about this many (batchParts). */
@@ -66,20 +77,25 @@ interface Creation {
 /**
  * Opens (creating it and its parent directories if needed) a SQLite database file as a Store, or
  * an in-memory one for ':memory:'. Sets WAL journaling, synchronous NORMAL, a checkpoint every
- * WAL_AUTOCHECKPOINT pages (instead of 1000) and a busy timeout, then applies pending migrations of
+ * WAL_AUTOCHECKPOINT pages (instead of 1000, and after 100 commits mostly done by a thread, see
+ * walCheckpointFrames) and a busy timeout, then applies pending migrations of
  * `migrations/sqlite` in one IMMEDIATE transaction, recording each in `schema_migrations`. Throws AppError INVALID_CONFIG when the file was migrated by a newer
  * Flowcast (it knows more migrations than this build has). The connection is closed on any throw.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  if (path !== '' && path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const frames = options.walCheckpointFrames ?? 1000;
+  if (!Number.isInteger(frames) || frames < 0) throw new AppError('INVALID_CONFIG', `walCheckpointFrames must be an integer of 0 or more, got ${String(frames)}`);
+  const isFile = path !== '' && path !== ':memory:' && !path.startsWith('file:');
+  if (isFile) mkdirSync(dirname(resolve(path)), { recursive: true });
   // `timeout` is SQLite's busy_timeout; better-sqlite3 rejects a negative or fractional one.
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const db = new Database(path, { timeout: busyTimeoutMs });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     migrate(db, path);
-    return createStore(db, path);
+    return createStore(db, path, isFile && frames > 0 ? new WalCheckpointer({ path, frames, busyTimeoutMs }) : undefined);
   } catch (error) {
     db.close();
     throw error;
@@ -102,7 +118,7 @@ function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
-function createStore(db: Database.Database, path: string): SqliteStore {
+function createStore(db: Database.Database, path: string, walCheckpointer: WalCheckpointer | undefined): SqliteStore {
   const saveGraph = db.prepare<Record<string, string>, GraphRow>(`INSERT INTO graphs (id, name, description, spec, version, created_at, updated_at)
     VALUES (@id, @name, @description, @spec, 1, @now, @now)
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, spec = excluded.spec,
@@ -359,6 +375,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
    * miss a run; another connection sees it once anything is written or read here.
    */
   const creations = new Map<string, Creation>();
+  let commits = 0;
   const createPendingTx = db.transaction(function createPendingTx(): Array<[string, RunRef]> {
     return [...creations].map(([id, creation]) => [id, insertRunRows(creation)]);
   });
@@ -506,6 +523,7 @@ function createStore(db: Database.Database, path: string): SqliteStore {
         // Remembered only once committed: a rolled-back insert's no may be given to another run.
         creations.clear();
         for (const [id, ref] of created) remember(id, ref);
+        if (++commits === WAL_THREAD_AFTER_COMMITS) walCheckpointer?.start();
       } catch (error) {
         // The transaction rolled back, but a graph_id change may already be in runRefs.
         runRefs.clear();
@@ -547,6 +565,8 @@ function createStore(db: Database.Database, path: string): SqliteStore {
       try {
         settle();
       } finally {
+        // First, so that this connection is the file's last and removes the WAL as it closes.
+        await walCheckpointer?.stop();
         db.close();
       }
     },
