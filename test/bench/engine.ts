@@ -19,6 +19,10 @@
  * row and its rows of events, as the store wrote them) inserted by bare better-sqlite3 in one
  * transaction, into a file of the same schema, with nothing else. memory + that commit over memory
  * is the best sqlite/mem that any store writing those rows durably could reach.
+ *
+ * The fan-out also runs, in the same rounds, on a SQLite store whose writer does every WAL
+ * checkpoint itself (walCheckpointFrames 0). Medians leave those checkpoints out, so for both the
+ * mean per run is printed, and the time spent in runs over 10× the median (stalls), per run.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -56,6 +60,8 @@ interface Shape {
   entry: string;
   /** [from, to]; `from` as a list is a join. END is the string 'END'. */
   edges: Array<[string | string[], string]>;
+  /** Also measured on SQLite with walCheckpointFrames 0 (the writer checkpoints), in the same rounds. */
+  compareWalThread?: boolean;
 }
 
 function chain(length: number): Shape {
@@ -69,7 +75,7 @@ function fanOut(width: number): Shape {
   const branches = Array.from({ length: width }, (_, i) => `b${i}`);
   const edges: Shape['edges'] = branches.map((b) => ['a', b]);
   edges.push([branches, 'join'], ['join', END]);
-  return { name: `fanout-${width}`, nodes: ['a', ...branches, 'join'], entry: 'a', edges };
+  return { name: `fanout-${width}`, nodes: ['a', ...branches, 'join'], entry: 'a', edges, compareWalThread: true };
 }
 
 const noop = (): { n: number } => ({ n: 1 });
@@ -189,6 +195,8 @@ interface Row {
   noCheckpoints: number | undefined;
   /** Median over rounds of (memory + a bare commit of the run's rows) / memory; for runs written in one commit. */
   floor: number | undefined;
+  /** SQLite with the WAL checkpoint thread and with the writer checkpointing (compareWalThread): mean µs/node, and µs per run spent in runs over 10× the median. */
+  walThread: { mean: number; inlineMean: number; stall: number; inlineStall: number } | undefined;
   reps: string;
   /** The rounds' run times per variant, for ratios across shapes measured together. */
   paired: { mem: PairedSample; sqlite: PairedSample };
@@ -212,6 +220,7 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
       mem: flowcastRunner(new MemoryStore(), shape),
       sqlite: flowcastRunner(openSqliteStore(join(dir, `${shape.name}.db`)), shape),
       raw: probe.commits === 1 ? rawCommitRunner(join(dir, `${shape.name}-raw.db`), probe.rows) : undefined,
+      inline: shape.compareWalThread ? flowcastRunner(openSqliteStore(join(dir, `${shape.name}-inline.db`), { walCheckpointFrames: 0 }), shape) : undefined,
     });
   }
   const variants: Record<string, Variant> = {};
@@ -220,6 +229,8 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
     variants[`${r.shape.name} sqlite`] = async () => void (await r.sqlite.run());
     const raw = r.raw;
     if (raw) variants[`${r.shape.name} raw`] = async () => raw.commit();
+    const inline = r.inline;
+    if (inline) variants[`${r.shape.name} sqlite-inline`] = async () => void (await inline.run());
   }
   const paired = await measurePaired(variants, { rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS });
 
@@ -228,11 +239,13 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
     await r.mem.close();
     await r.sqlite.close();
     r.raw?.close();
+    await r.inline?.close();
     const { shape } = r;
     const perNode = (ms: number): number => (ms * 1000) / shape.nodes.length;
     const mem = paired[`${shape.name} mem`]!;
     const sqlite = paired[`${shape.name} sqlite`]!;
     const raw = paired[`${shape.name} raw`];
+    const inline = paired[`${shape.name} sqlite-inline`];
 
     progress(`${shape.name}: langgraph`);
     const lgSample = await measure(langGraphRunner(shape), budget);
@@ -250,6 +263,7 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
       events: r.events,
       noCheckpoints,
       floor: raw && median(mem.roundMedians.map((value, round) => (value + raw.roundMedians[round]!) / value)),
+      walThread: inline && { mean: perNode(sqlite.meanMs), inlineMean: perNode(inline.meanMs), stall: sqlite.stallMs * 1000, inlineStall: inline.stallMs * 1000 },
       ratio: pairedRatio(sqlite, mem),
       mem: perNode(mem.medianMs),
       sqlite: perNode(sqlite.medianMs),
@@ -294,6 +308,8 @@ export async function benchEngine(): Promise<BenchResult> {
       `target linear in length (sqlite):     chain-1000 / chain-100 µs/node = ${ratio(linearSqlite)} (≤ 1.50×)  ${verdict(linearSqlite <= 1.5)}`,
       `target sqlite ≤ 2× memory:            worst ${ratio(worstSqlite)} (${worstShape.shape.name})  ${verdict(worstSqlite <= 2)}  (sqlite/mem: median of ${ROUNDS} alternating rounds' ratios)`,
       `floor: (memory + a bare better-sqlite3 commit of the same run's rows) / memory, for runs written in one commit; ${rows.filter((r) => r.floor !== undefined).map((r) => `${r.shape.name} ${ratio(r.floor!)}`).join(', ')}`,
+      ...rows.filter((r) => r.walThread).map(({ shape, walThread: w }) =>
+        `WAL checkpoints, ${shape.name} on SQLite: with the thread / with the writer checkpointing, mean ${num(w!.mean)} / ${num(w!.inlineMean)} µs/node = ${ratio(w!.mean / w!.inlineMean)}; in runs over 10× the median ${num(w!.stall)} / ${num(w!.inlineStall)} µs per run`),
       `target checkpoints ≤ 2× none:         chain-1000 on SQLite ${num(long.sqlite)} µs/node checkpointing (each write stores the latest step boundary), ${num(long.noCheckpoints!)} with checkpoints dropped = ${ratio(checkpointCost)}  ${verdict(checkpointCost <= 2)}`,
       'langgraph/mem > 1 means Flowcast is faster. LangGraph runs without a checkpointer (nothing stored).',
     ],

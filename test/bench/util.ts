@@ -44,6 +44,10 @@ export async function measure(once: () => Promise<void>, options: { budgetMs: nu
 export interface PairedSample extends Sample {
   /** The median of each round, in round order. */
   roundMedians: number[];
+  /** The mean of every repetition: unlike the median, it counts the rare slow ones (a GC, a WAL checkpoint). */
+  meanMs: number;
+  /** Time spent in repetitions that took over 10× the median, per repetition: stalls. */
+  stallMs: number;
 }
 
 /** What measurePaired repeats: `run`, timed, and after each call `after` (if any), not timed. */
@@ -89,7 +93,15 @@ export async function measurePaired<K extends string>(variants: Record<K, Varian
       roundMedians.get(name)!.push(median(inRound));
     }
   }
-  return Object.fromEntries(names.map((name) => [name, { medianMs: median(times.get(name)!), reps: times.get(name)!.length, roundMedians: roundMedians.get(name)! }])) as Record<K, PairedSample>;
+  return Object.fromEntries(
+    names.map((name) => {
+      const all = times.get(name)!;
+      const medianMs = median(all);
+      const sumOf = (values: number[]): number => values.reduce((sum, t) => sum + t, 0);
+      const stallMs = sumOf(all.filter((t) => t > 10 * medianMs)) / all.length;
+      return [name, { medianMs, meanMs: sumOf(all) / all.length, stallMs, reps: all.length, roundMedians: roundMedians.get(name)! }];
+    }),
+  ) as Record<K, PairedSample>;
 }
 
 /** The median over rounds of a's round median / b's round median. */
