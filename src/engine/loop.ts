@@ -62,9 +62,9 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
   if (!outgoing) outgoingCache.set(graph.edges, (outgoing = outgoingIndex(graph)));
 
   let { state, step, next } = start;
-  const iterations = { ...start.iterations };
+  const iterations = new Map(Object.entries(start.iterations));
   const joins = new Map(Object.entries(start.joins).map(([k, v]) => [k, new Set(v)]));
-  const completed = new Set<string>(Object.keys(iterations));
+  const completed = new Set<string>(iterations.keys());
   const boundary = new Boundary(run.id, start, iterations, run.lastSeq);
   log.checkpoint(run.id, boundary.materialize);
   let lastYield = performance.now();
@@ -82,7 +82,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       const spent: string[] = [];
       for (const id of next) {
         const node = graph.nodes.get(id)!;
-        const iteration = (iterations[id] ?? 0) + 1;
+        const iteration = (iterations.get(id) ?? 0) + 1;
         if (node.maxIterations !== undefined && iteration > node.maxIterations) spent.push(id);
         else due.push({ id, iteration });
       }
@@ -104,7 +104,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         if (written) return Promise.resolve<NodeOutcome>({ status: 'done', ...written });
         return executeNode(graph.nodes.get(id)!, {
           runId: run.id, graphId: run.graphId, step, iteration, state: frozen, signal, graceMs: options.graceMs, emit,
-          resumes: boundary.resumes[id] ?? NO_RESUMES,
+          resumes: boundary.resumes.get(id) ?? NO_RESUMES,
           completed(update, bytes) {
             boundary.writes.set(id, { update, bytes });
           },
@@ -227,6 +227,8 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
 }
 
 const NO_RESUMES: readonly JsonValue[] = Object.freeze([]);
+/** A step's answers to interrupts, by node id: none, as after every step boundary. */
+const NO_RESUME_MAP: ReadonlyMap<string, JsonValue[]> = new Map();
 const NONE: string[] = [];
 
 /** The ids of `due` that have a breakpoint `when`. */
@@ -264,15 +266,20 @@ class Boundary {
    * map, and past a thousand or so of them every such add in the process slows down.
    */
   readonly writes: Map<string, NodeWrite>;
-  resumes: Record<string, JsonValue[]>;
+  resumes: ReadonlyMap<string, JsonValue[]>;
   pastBreakpoints: boolean;
   readonly #runId: string;
-  readonly #iterations: Record<string, number>;
+  /**
+   * Iteration counters by node id, shared with the loop. A Map, like `writes` and `resumes`: read
+   * by node id from a plain object, each node of a 1,000-node chain cost more than one of a
+   * 100-node chain (chain-1000/chain-100 per node in memory 1.37-1.50 before, 1.33-1.40 after, paired).
+   */
+  readonly #iterations: Map<string, number>;
   /** Counters raised since the boundary, with their values before. */
   #raised: Array<[string, number | undefined]> = [];
   #createdAt = isoNow();
 
-  constructor(runId: string, start: LoopStart, iterations: Record<string, number>, lastSeq: number) {
+  constructor(runId: string, start: LoopStart, iterations: Map<string, number>, lastSeq: number) {
     this.#runId = runId;
     this.#iterations = iterations;
     this.step = start.step;
@@ -281,14 +288,14 @@ class Boundary {
     this.joins = start.joins;
     this.lastSeq = lastSeq;
     this.writes = new Map(Object.entries(start.writes));
-    this.resumes = start.resumes;
+    this.resumes = new Map(Object.entries(start.resumes));
     this.pastBreakpoints = start.pastBreakpoints;
   }
 
   /** Raises a node's iteration counter for the step starting now. */
   count(id: string, iteration: number): void {
-    this.#raised.push([id, this.#iterations[id]]);
-    this.#iterations[id] = iteration;
+    this.#raised.push([id, this.#iterations.get(id)]);
+    this.#iterations.set(id, iteration);
   }
 
   /** A step has ended: this is the new boundary. */
@@ -299,7 +306,7 @@ class Boundary {
     this.joins = joins.size === 0 ? {} : Object.fromEntries([...joins].map(([k, v]) => [k, [...v].sort()]));
     this.lastSeq = lastSeq;
     this.writes.clear();
-    this.resumes = {};
+    this.resumes = NO_RESUME_MAP;
     this.pastBreakpoints = false;
     this.#raised = [];
     this.#createdAt = isoNow();
@@ -307,7 +314,7 @@ class Boundary {
 
   /** Where to go on from in this process (after a pause): the boundary, with every counter as it was at it. */
   start(): LoopStart {
-    const iterations = { ...this.#iterations };
+    const iterations = Object.fromEntries(this.#iterations);
     this.#rollBack(iterations, true);
     return this.#at(iterations);
   }
@@ -320,7 +327,7 @@ class Boundary {
    */
   readonly materialize = (): Checkpoint => {
     const iterations: Record<string, number> = {};
-    for (const id of this.next) iterations[id] = this.#iterations[id] ?? 0;
+    for (const id of this.next) iterations[id] = this.#iterations.get(id) ?? 0;
     this.#rollBack(iterations, false);
     return { runId: this.#runId, lastSeq: this.lastSeq, createdAt: this.#createdAt, ...this.#at(iterations) };
   };
@@ -336,7 +343,7 @@ class Boundary {
   }
 
   #at(iterations: Record<string, number>): LoopStart {
-    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: Object.fromEntries(this.writes), resumes: this.resumes, pastBreakpoints: this.pastBreakpoints };
+    return { step: this.step, state: this.state, next: this.next, iterations, joins: this.joins, writes: Object.fromEntries(this.writes), resumes: Object.fromEntries(this.resumes), pastBreakpoints: this.pastBreakpoints };
   }
 }
 
