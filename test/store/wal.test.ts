@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite.ts';
 import { makeEvents, makeRun } from './fixtures.ts';
@@ -70,6 +70,26 @@ describe('SQLite WAL checkpoint thread', () => {
     await store.close();
     expect(existsSync(`${file}-wal`)).toBe(false);
     expect(existsSync(`${file}-shm`)).toBe(false);
+  });
+
+  it('says once on stderr when the thread cannot work, and the store goes on without it', async () => {
+    const said: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void said.push(args.join(' ')));
+    try {
+      const { store, runId } = await storeWithCommits(99, { walCheckpointFrames: 20 });
+      // The store's connection keeps its open file; the thread's, opened from the path, finds none.
+      renameSync(file, `${file}.moved`);
+      for (const event of makeEvents(runId, 100, 101)) await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+      expect(await waitFor(() => said.length > 0, 5000)).toBe(true);
+      await sleep(50);
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/^flowcast: background WAL checkpoints of .*flowcast\.db stopped \(.+\); the writer checkpoints from now on$/);
+      await store.commit({ events: makeEvents(runId, 102, 102), runs: [], nodes: [], checkpoints: [] });
+      expect(await store.readEvents(runId, 0, 1000)).toHaveLength(102);
+      await store.close();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects a walCheckpointFrames that is not an integer of 0 or more with INVALID_CONFIG', async () => {
