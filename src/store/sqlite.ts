@@ -95,7 +95,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma('synchronous = NORMAL');
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     migrate(db, path);
-    return createStore(db, path, isFile && frames > 0 ? new WalCheckpointer({ path, frames, busyTimeoutMs }) : undefined);
+    return createStore(db, path, isFile && frames > 0 ? new WalCheckpointer({ path: resolve(path), frames, busyTimeoutMs }) : undefined);
   } catch (error) {
     db.close();
     throw error;
