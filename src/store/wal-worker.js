@@ -32,16 +32,14 @@ const read32 = endianness() === 'LE' ? (/** @type {number} */ at) => header.read
 const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 const shm = openSync(`${path}-shm`, 'r');
-let failed = false;
 
 const timer = setInterval(function checkpointWhenDue() {
-  if (failed) return;
   try {
     if (readSync(shm, header, 0, header.length, 0) < header.length) return;
     // After the writer restarts the log, mxFrame starts again from 0 and nBackfill is 0.
     if (read32(MX_FRAME) - read32(N_BACKFILL) >= frames) db.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
-    failed = true;
+    clearInterval(timer);
     port.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
 }, pollMs);

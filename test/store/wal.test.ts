@@ -19,12 +19,17 @@ describe('SQLite WAL checkpoint thread', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Commits the run's events `from`..`to`, one commit each. */
+  async function commitEach(store: SqliteStore, runId: string, from: number, to: number): Promise<void> {
+    for (const event of makeEvents(runId, from, to)) await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+  }
+
   /** A store on the file with one run, given `commits` commits of one event each. */
   async function storeWithCommits(commits: number, options: SqliteStoreOptions): Promise<{ store: SqliteStore; runId: string }> {
     const store = openSqliteStore(file, options);
     const run = makeRun();
     await store.createRun(run, []);
-    for (const event of makeEvents(run.id, 1, commits)) await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+    await commitEach(store, run.id, 1, commits);
     return { store, runId: run.id };
   }
 
@@ -43,7 +48,7 @@ describe('SQLite WAL checkpoint thread', () => {
     await sleep(100);
     expect(fileSize()).toBe(before);
 
-    for (const event of makeEvents(runId, 100, 150)) await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+    await commitEach(store, runId, 100, 150);
     expect(await waitFor(() => fileSize() > before, 5000)).toBe(true);
     // Everything is still there, for this connection and for another one.
     expect((await store.readEvents(runId, 0, 1000)).map((e) => e.seq)).toStrictEqual(Array.from({ length: 150 }, (_, i) => i + 1));
@@ -79,12 +84,12 @@ describe('SQLite WAL checkpoint thread', () => {
       const { store, runId } = await storeWithCommits(99, { walCheckpointFrames: 20 });
       // The store's connection keeps its open file; the thread's, opened from the path, finds none.
       renameSync(file, `${file}.moved`);
-      for (const event of makeEvents(runId, 100, 101)) await store.commit({ events: [event], runs: [], nodes: [], checkpoints: [] });
+      await commitEach(store, runId, 100, 101);
       expect(await waitFor(() => said.length > 0, 5000)).toBe(true);
       await sleep(50);
       expect(said).toHaveLength(1);
       expect(said[0]).toMatch(/^flowcast: background WAL checkpoints of .*flowcast\.db stopped \(.+\); the writer checkpoints from now on$/);
-      await store.commit({ events: makeEvents(runId, 102, 102), runs: [], nodes: [], checkpoints: [] });
+      await commitEach(store, runId, 102, 102);
       expect(await store.readEvents(runId, 0, 1000)).toHaveLength(102);
       await store.close();
     } finally {
