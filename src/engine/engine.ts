@@ -7,8 +7,9 @@ import { graphHash } from '../graph/hash.ts';
 import { applyUpdate, initialState } from '../graph/state.ts';
 import type { CompiledGraph } from '../graph/types.ts';
 import type { EventLog } from '../store/log.ts';
+import { LazyAbort } from './abort.ts';
 import type { GraphCatalog } from './catalog.ts';
-import { eventEmitter, freshStart, runLoop, type LoopStart } from './loop.ts';
+import { emitEvent, freshStart, runLoop, type LoopStart } from './loop.ts';
 import { planRecovery } from './recovery.ts';
 
 export interface EngineOptions {
@@ -70,7 +71,7 @@ type Phase = 'waiting' | 'running' | 'paused';
 interface Active {
   run: RunSnapshot;
   graph: CompiledGraph;
-  controller: AbortController;
+  abort: LazyAbort;
   phase: Phase;
   /** The latest drive; resolves when it ends or pauses. */
   done: Promise<RunRecord> | undefined;
@@ -137,7 +138,7 @@ export class Engine {
       nodes: new Map([...graph.nodes.keys()].sort().map((id) => [id, newNodeSnapshot(id)])),
     };
     await this.log.store.createRun(toRecord(run), [...run.nodes.values()]);
-    const active: Active = { run, graph: maxSteps === graph.maxSteps ? graph : { ...graph, maxSteps }, controller: new AbortController(), phase: 'waiting', done: undefined, start: undefined };
+    const active: Active = { run, graph: maxSteps === graph.maxSteps ? graph : { ...graph, maxSteps }, abort: new LazyAbort(), phase: 'waiting', done: undefined, start: undefined };
     this.#active.set(run.id, active);
     if (queued) this.#emit(run, { type: 'RunQueued', input: runInput });
     return run;
@@ -185,7 +186,7 @@ export class Engine {
     const active = this.#active.get(runId);
     if (!active || FINISHED_STATUSES.includes(active.run.status)) return false;
     if (active.phase === 'running') {
-      active.controller.abort(new AppError('CANCELLED', reason));
+      active.abort.abort(new AppError('CANCELLED', reason));
       await active.done?.catch(() => undefined);
     }
     // Not driving, or the drive paused just before the abort could stop it.
@@ -294,7 +295,7 @@ export class Engine {
         report.failed.push(run.id);
         continue;
       }
-      const active: Active = { run, graph: plan.graph, controller: new AbortController(), phase: 'waiting', done: undefined, start: plan.start };
+      const active: Active = { run, graph: plan.graph, abort: new LazyAbort(), phase: 'waiting', done: undefined, start: plan.start };
       if (plan.start) {
         run.state = plan.start.state;
         run.step = plan.start.step;
@@ -335,11 +336,11 @@ export class Engine {
   }
 
   async #drive(active: Active): Promise<RunRecord> {
-    const { run, graph, controller } = active;
+    const { run, graph, abort } = active;
     const timeoutMs = run.timeoutMs;
     const timer = timeoutMs === null
       ? undefined
-      : setTimeout(() => controller.abort(new AppError('RUN_TIMEOUT', `run exceeded its timeoutMs (${timeoutMs} ms)`)), timeoutMs);
+      : setTimeout(() => abort.abort(new AppError('RUN_TIMEOUT', `run exceeded its timeoutMs (${timeoutMs} ms)`)), timeoutMs);
     try {
       let start = active.start;
       if (!start) {
@@ -348,7 +349,7 @@ export class Engine {
         this.#emit(run, { type: 'RunStarted', input: run.input, maxSteps: graph.maxSteps });
         start = freshStart(graph, state);
       }
-      const paused = await runLoop(run, graph, start, controller.signal, {
+      const paused = await runLoop(run, graph, start, abort, {
         log: this.log,
         concurrency: this.#concurrency,
         graceMs: this.#graceMs,
@@ -366,7 +367,7 @@ export class Engine {
   }
 
   #emit(run: RunSnapshot, body: EventBody): void {
-    eventEmitter(this.log, run)(body);
+    emitEvent(this.log, run, body);
   }
 }
 

@@ -7,6 +7,7 @@ import { applyUpdate } from '../graph/state.ts';
 import { END, type CompiledGraph } from '../graph/types.ts';
 import type { EventLog } from '../store/log.ts';
 import type { Checkpoint, NodeWrite } from '../store/types.ts';
+import type { LazyAbort } from './abort.ts';
 import { joinKey, mapBounded, outgoingIndex, overallProgress, type Outgoing } from './algo.ts';
 import { executeNode, type NodeOutcome } from './runner.ts';
 
@@ -37,7 +38,7 @@ const outgoingCache = new WeakMap<CompiledGraph['edges'], Map<string, Outgoing>>
  * Drives one run through its supersteps until a terminal event or a pause: every node due in a
  * step runs (bounded concurrency), their updates are applied in node-id order when the step ends,
  * then edges, conditions, routers and joins pick the next step. Cancel and run timeout arrive
- * through `signal` (reason: AppError CANCELLED or RUN_TIMEOUT).
+ * through `abort` (reason: AppError CANCELLED or RUN_TIMEOUT).
  *
  * Checkpoints: the event log takes one whenever it flushes, of the latest step boundary (see
  * Boundary), so the stored checkpoint never lags the stored events by more than the step in flight.
@@ -52,12 +53,14 @@ const outgoingCache = new WeakMap<CompiledGraph['edges'], Map<string, Outgoing>>
  *
  * Never throws: whatever goes wrong ends the run FAILED with a RunFailed event. Resolves with the
  * start to resume from when the run paused, undefined when it ended.
+ *
+ * It creates no named closure per run or step (the helpers below take what they need): under tsx,
+ * whose esbuild keeps names, each one costs a defineProperty, and they came to 7% of a short run.
  */
-export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: LoopStart, signal: AbortSignal, options: LoopOptions): Promise<LoopStart | undefined> {
+export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: LoopStart, abort: LazyAbort, options: LoopOptions): Promise<LoopStart | undefined> {
   const { log } = options;
   const emit = eventEmitter(log, run);
   const started = performance.now();
-  const duration = (): number => Math.round(performance.now() - started);
   let outgoing = outgoingCache.get(graph.edges);
   if (!outgoing) outgoingCache.set(graph.edges, (outgoing = outgoingIndex(graph)));
 
@@ -66,16 +69,17 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
   const joins = new Map(Object.entries(start.joins).map(([k, v]) => [k, new Set(v)]));
   const completed = new Set<string>(iterations.keys());
   const boundary = new Boundary(run.id, start, iterations, run.lastSeq);
-  log.checkpoint(run.id, boundary.materialize);
+  const materialize = boundary.materialize.bind(boundary);
+  log.checkpoint(run.id, materialize);
   let lastYield = performance.now();
 
   try {
     while (next.length > 0) {
-      if (signal.aborted) return endAborted(signal.reason);
+      if (abort.aborted) return endAborted(emit, abort.reason, started);
       if (step >= graph.maxSteps) {
         emit({ type: 'SystemNotice', level: 'WARN', code: 'MAX_STEPS', nodeId: null, priority: 'HIGH', message: `run reached maxSteps (${graph.maxSteps}) with ${next.join(', ')} still to run` });
         const error = new AppError('MAX_STEPS', `run reached maxSteps (${graph.maxSteps}); raise maxSteps or give the loop an exit condition`);
-        emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
+        emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: sinceMs(started) });
         return undefined;
       }
       const due: Array<{ id: string; iteration: number }> = [];
@@ -88,7 +92,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       }
       if (!boundary.pastBreakpoints) {
         const before = breakpointsAt(run, due, 'BEFORE');
-        if (before.length > 0) return pause('BEFORE', before, []);
+        if (before.length > 0) return pause(log, run, abort, emit, started, boundary, 'BEFORE', before, []);
         boundary.pastBreakpoints = true;
       }
       for (const id of spent) {
@@ -103,18 +107,18 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         const written = boundary.writes.get(id);
         if (written) return Promise.resolve<NodeOutcome>({ status: 'done', ...written });
         return executeNode(graph.nodes.get(id)!, {
-          runId: run.id, graphId: run.graphId, step, iteration, state: frozen, signal, graceMs: options.graceMs, emit,
+          runId: run.id, graphId: run.graphId, step, iteration, state: frozen, abort, graceMs: options.graceMs, emit,
           resumes: boundary.resumes.get(id) ?? NO_RESUMES,
           completed(update, bytes) {
             boundary.writes.set(id, { update, bytes });
           },
         });
       });
-      if (signal.aborted) return endAborted(signal.reason);
+      if (abort.aborted) return endAborted(emit, abort.reason, started);
       const failed = outcomes.findIndex((o) => o.status === 'failed');
       if (failed >= 0) {
         const outcome = outcomes[failed] as Extract<NodeOutcome, { status: 'failed' }>;
-        emit({ type: 'RunFailed', error: outcome.error.toJSON(), nodeId: due[failed]!.id, durationMs: duration() });
+        emit({ type: 'RunFailed', error: outcome.error.toJSON(), nodeId: due[failed]!.id, durationMs: sinceMs(started) });
         return undefined;
       }
       const interrupts: Interrupt[] = [];
@@ -123,7 +127,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       });
       // The step does not end: the checkpoint stays at the boundary before it, with the updates of
       // the nodes that completed, and the interrupted ones run again on resume.
-      if (interrupts.length > 0) return pause('INTERRUPT', interrupts.map((i) => i.nodeId), interrupts);
+      if (interrupts.length > 0) return pause(log, run, abort, emit, started, boundary, 'INTERRUPT', interrupts.map((i) => i.nodeId), interrupts);
 
       const updates = due.map((d, i) => {
         const { update, bytes } = outcomes[i] as Extract<NodeOutcome, { status: 'done' }>;
@@ -138,14 +142,6 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
 
       const chosen = new Set<string>();
       const notTaken = new Set<string>();
-      const pass = (from: string, to: string, bytes: number): void => {
-        emit({ type: 'Transition', from, to, step });
-        if (to !== END) emit({ type: 'DataFlow', from, to, step, bytes });
-      };
-      const take = (from: string, to: string, bytes: number): void => {
-        pass(from, to, bytes);
-        if (to !== END) chosen.add(to);
-      };
       for (const { id, bytes } of updates) {
         const out = outgoing.get(id)!;
         for (const edge of out.edges) {
@@ -153,13 +149,13 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
             notTaken.add(edge.to);
             continue;
           }
+          passAlong(emit, id, edge.to, step, bytes);
           if (edge.from.length === 1) {
-            take(id, edge.to, bytes);
+            if (edge.to !== END) chosen.add(edge.to);
             continue;
           }
           // A join: every source passes control along its edge as it arrives; the target is due
           // once all have arrived.
-          pass(id, edge.to, bytes);
           const key = joinKey(edge);
           const arrived = joins.get(key) ?? new Set<string>();
           arrived.add(id);
@@ -176,7 +172,8 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
             if (!router.targets.includes(target)) {
               throw new AppError('NODE_FAILED', `router after "${id}" returned "${target}", which is not one of its declared targets (${router.targets.join(', ')})`);
             }
-            take(id, target, bytes);
+            passAlong(emit, id, target, step, bytes);
+            if (target !== END) chosen.add(target);
           }
           for (const target of router.targets) if (!targets.includes(target)) notTaken.add(target);
         }
@@ -190,10 +187,10 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
 
       next = [...chosen].sort();
       boundary.reached(step, state, next, joins, run.lastSeq);
-      log.checkpoint(run.id, boundary.materialize);
+      log.checkpoint(run.id, materialize);
       log.touch(run);
       const after = breakpointsAt(run, due, 'AFTER');
-      if (after.length > 0) return pause('AFTER', after, []);
+      if (after.length > 0) return pause(log, run, abort, emit, started, boundary, 'AFTER', after, []);
       const wait = log.stepDone();
       if (wait) await wait;
       if (performance.now() - lastYield > 5) {
@@ -202,28 +199,44 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         lastYield = performance.now();
       }
     }
-    if (signal.aborted) return endAborted(signal.reason);
-    emit({ type: 'RunCompleted', finalState: state, durationMs: duration() });
+    if (abort.aborted) return endAborted(emit, abort.reason, started);
+    emit({ type: 'RunCompleted', finalState: state, durationMs: sinceMs(started) });
   } catch (thrown) {
     const error = toAppError(thrown);
-    emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
+    emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: sinceMs(started) });
   }
   return undefined;
+}
 
-  function endAborted(reason: unknown): undefined {
-    const error = toAppError(reason, 'CANCELLED');
-    if (error.code === 'CANCELLED') emit({ type: 'RunCancelled', reason: error.message, durationMs: duration() });
-    else emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: duration() });
-    return undefined;
-  }
+/** Appends an event of one run: see eventEmitter. */
+export type Emit = (body: EventBody) => RunEvent;
 
-  function pause(cause: PauseCause, nodeIds: string[], interrupts: Interrupt[]): LoopStart | undefined {
-    if (signal.aborted) return endAborted(signal.reason);
-    emit({ type: 'RunPaused', nodeId: nodeIds[0] ?? null, reason: pauseReason(cause, nodeIds), cause, interrupts });
-    boundary.lastSeq = run.lastSeq;
-    log.checkpoint(run.id, boundary.materialize);
-    return boundary.start();
-  }
+/** Whole milliseconds since `started` (a performance.now()). */
+function sinceMs(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+/** Control passes from `from` to `to` with an update of `bytes`: Transition, and DataFlow unless `to` is END. */
+function passAlong(emit: Emit, from: string, to: string, step: number, bytes: number): void {
+  emit({ type: 'Transition', from, to, step });
+  if (to !== END) emit({ type: 'DataFlow', from, to, step, bytes });
+}
+
+/** Ends an aborted run: RunCancelled for a cancel, RunFailed for a timeout or anything else. */
+function endAborted(emit: Emit, reason: unknown, started: number): undefined {
+  const error = toAppError(reason, 'CANCELLED');
+  if (error.code === 'CANCELLED') emit({ type: 'RunCancelled', reason: error.message, durationMs: sinceMs(started) });
+  else emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: sinceMs(started) });
+  return undefined;
+}
+
+/** Pauses the run at its boundary (RunPaused, and the checkpoint to go on from); ends it instead when it was aborted. */
+function pause(log: EventLog, run: RunSnapshot, abort: LazyAbort, emit: Emit, started: number, boundary: Boundary, cause: PauseCause, nodeIds: string[], interrupts: Interrupt[]): LoopStart | undefined {
+  if (abort.aborted) return endAborted(emit, abort.reason, started);
+  emit({ type: 'RunPaused', nodeId: nodeIds[0] ?? null, reason: pauseReason(cause, nodeIds), cause, interrupts });
+  boundary.lastSeq = run.lastSeq;
+  log.checkpoint(run.id, boundary.materialize.bind(boundary));
+  return boundary.start();
 }
 
 const NO_RESUMES: readonly JsonValue[] = Object.freeze([]);
@@ -325,12 +338,12 @@ class Boundary {
    * step, not the size of the graph: copying every counter at each flush made long chains slower
    * per node than short ones.
    */
-  readonly materialize = (): Checkpoint => {
+  materialize(): Checkpoint {
     const iterations: Record<string, number> = {};
     for (const id of this.next) iterations[id] = this.#iterations.get(id) ?? 0;
     this.#rollBack(iterations, false);
     return { runId: this.#runId, lastSeq: this.lastSeq, createdAt: this.#createdAt, ...this.#at(iterations) };
-  };
+  }
 
   /** Puts back the counters the step in flight raised (only nodes of `next` are): as absent, or as 0. */
   #rollBack(iterations: Record<string, number>, deleteNew: boolean): void {
@@ -351,18 +364,22 @@ class Boundary {
  * Appends events for one run, filling in run, graph, time and the type's default priority. The
  * body becomes the event: pass a fresh object, which is completed in place and then owned by the log.
  */
-export function eventEmitter(log: EventLog, run: RunSnapshot): (body: EventBody) => RunEvent {
-  return function emit(body) {
-    // In place, not spread into a new object: a spread over a dozen event shapes is megamorphic and
-    // takes V8's slow path, about 1 µs per event here, a tenth of a node's whole cost. The keys end
-    // in the same order either way, so the stored JSON is the same.
-    const event = body as Partial<Pick<NewRunEvent, 'runId' | 'graphId' | 'at' | 'priority'>> & EventBody;
-    event.runId = run.id;
-    event.graphId = run.graphId;
-    event.at = isoNow();
-    event.priority = body.priority ?? DEFAULT_PRIORITY[body.type];
-    return log.append(run, event as NewRunEvent);
-  };
+export function eventEmitter(log: EventLog, run: RunSnapshot): Emit {
+  // Unnamed (see runLoop): emitEvent names the work in stack traces.
+  return (body) => emitEvent(log, run, body);
+}
+
+/** Appends one event of `run` (see eventEmitter). */
+export function emitEvent(log: EventLog, run: RunSnapshot, body: EventBody): RunEvent {
+  // In place, not spread into a new object: a spread over a dozen event shapes is megamorphic and
+  // takes V8's slow path, about 1 µs per event here, a tenth of a node's whole cost. The keys end
+  // in the same order either way, so the stored JSON is the same.
+  const event = body as Partial<Pick<NewRunEvent, 'runId' | 'graphId' | 'at' | 'priority'>> & EventBody;
+  event.runId = run.id;
+  event.graphId = run.graphId;
+  event.at = isoNow();
+  event.priority = body.priority ?? DEFAULT_PRIORITY[body.type];
+  return log.append(run, event as NewRunEvent);
 }
 
 let lastMs = 0;

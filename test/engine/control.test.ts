@@ -53,6 +53,63 @@ describe('engine: retries, timeouts, cancel and limits', () => {
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'NODE_TIMEOUT', message: 'node "slow" exceeded its timeoutMs (50 ms)' } });
   });
 
+  it("gives a handler that reads ctx.signal only after its node timed out a signal aborted with NODE_TIMEOUT", async () => {
+    let seen: { aborted: boolean; code: unknown } | undefined;
+    const graph = new GraphBuilder({ id: 'late-reader', name: 'late-reader' })
+      .addNode('late', async (_state, ctx) => {
+        await sleep(80);
+        seen = { aborted: ctx.signal.aborted, code: (ctx.signal.reason as { code?: unknown }).code };
+        return {};
+      }, { timeoutMs: 20 })
+      .setEntry('late')
+      .addEdge('late', END)
+      .compile(f.catalog.kinds);
+    f.catalog.register(graph);
+    const run = await f.engine.run('late-reader', {});
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'NODE_TIMEOUT' } });
+    expect(seen).toEqual({ aborted: true, code: 'NODE_TIMEOUT' });
+  });
+
+  it('aborts the signal of a node with its own timeout when the run is cancelled', async () => {
+    let reason: unknown;
+    const graph = new GraphBuilder({ id: 'timed', name: 'timed' })
+      .addNode('wait', (_state, ctx) => new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          reason = ctx.signal.reason;
+          reject(ctx.signal.reason as Error);
+        });
+      }), { timeoutMs: 10_000 })
+      .setEntry('wait')
+      .addEdge('wait', END)
+      .compile(f.catalog.kinds);
+    f.catalog.register(graph);
+    const created = await f.engine.createRun('timed', {});
+    const done = f.engine.execute(created.id);
+    await sleep(30);
+    await f.engine.cancel(created.id, 'stop now');
+    expect(await done).toMatchObject({ status: 'CANCELLED' });
+    expect(reason).toMatchObject({ code: 'CANCELLED', message: 'stop now' });
+  });
+
+  it('lets a handler destructure ctx: its methods and signal work apart from it', async () => {
+    const graph = new GraphBuilder({ id: 'destructured', name: 'destructured' })
+      .addNode('parts', (_state, { progress, log, notice, signal, nodeId, attempt }) => {
+        progress(50, 'half');
+        log('a line');
+        notice('a warning');
+        return { seen: { aborted: signal.aborted, nodeId, attempt } };
+      })
+      .setEntry('parts')
+      .addEdge('parts', END)
+      .compile(f.catalog.kinds);
+    f.catalog.register(graph);
+    const run = await f.engine.run('destructured', {});
+    expect(run).toMatchObject({ status: 'COMPLETED', state: { seen: { aborted: false, nodeId: 'parts', attempt: 1 } } });
+    const events = await f.events(run.id);
+    expect(events.filter((e) => e.type === 'Progress' && e.nodeId === 'parts')).toMatchObject([{ percent: 50, message: 'half' }]);
+    expect(events.filter((e) => e.type === 'SystemNotice').map((e) => [(e as Of<'SystemNotice'>).code, (e as Of<'SystemNotice'>).message])).toEqual([['NODE_LOG', 'a line'], ['NODE_NOTICE', 'a warning']]);
+  });
+
   it('ends a run past its timeoutMs as FAILED with RUN_TIMEOUT', async () => {
     const graph = await dataGraph([{ id: 'slow', kind: 'delay', config: { ms: 5_000 } }], [{ from: 'slow', to: END }]);
     const run = await f.engine.run(graph.id, {}, { timeoutMs: 60 });
