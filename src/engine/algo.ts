@@ -36,17 +36,32 @@ export function overallProgress(completed: ReadonlySet<string>, total: number): 
   return total === 0 ? 100 : Math.floor((100 * completed.size) / total);
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; resolves with results in item order. */
+/**
+ * Runs `work` over `items` with at most `limit` in flight; resolves with results in item order.
+ * Rejects as soon as one `work` rejects (the others go on, their results dropped).
+ */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   if (items.length === 1) return [await work(items[0]!)];
-  const results = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
+  // A step no wider than the limit (the usual one) needs no queue.
+  if (items.length <= limit) return Promise.all(items.map((item) => work(item)));
+  const queue: WorkQueue<T, R> = { items, work, next: 0, results: new Array<R>(items.length) };
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < limit; i++) workers.push(drain(queue));
+  await Promise.all(workers);
+  return queue.results;
+}
+
+interface WorkQueue<T, R> {
+  readonly items: readonly T[];
+  readonly work: (item: T) => Promise<R>;
+  next: number;
+  readonly results: R[];
+}
+
+/** One of mapBounded's workers: takes the next item until none is left. A module function, so a step creates no named closure (see runLoop). */
+async function drain<T, R>(queue: WorkQueue<T, R>): Promise<void> {
+  while (queue.next < queue.items.length) {
+    const i = queue.next++;
+    queue.results[i] = await queue.work(queue.items[i]!);
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -8,6 +8,7 @@ import type { RunEvent } from '../events/types.ts';
 import { batchParts, entryAt, objectEntry, parseBatch, restoreEntry } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
 import { WalCheckpointer } from './wal.ts';
+import { groupByRun, multiRowStatement, RefLookup, type RunRef } from './sqlite-parts.ts';
 import { checkpointData, nodeData, nodeJson, nodesJson, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
 import type { CommitBatch, NodeRow, Page, PageRequest, RunFilter, Store } from './types.ts';
@@ -31,11 +32,8 @@ export interface SqliteStore extends Store {
 type InsertRunParams = [...RunParams, nodes: string, foldSeq: number | null, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
 type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
 interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
-/**
- * A stored run as the writes need it: its key in the other tables, its graph, and its fold_seq:
- * not null while its nodes are kept as the fold of its events (see foldedRuns).
- */
-interface RunRef { no: number; graphId: string; foldSeq: number | null }
+/** Consecutive events of one run, gathered by writeEvents to be stored as one batch. */
+interface OpenBatch { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
 
 /**
  * WAL pages after which a commit checkpoints (copies them into the database file and syncs both),
@@ -213,15 +211,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
    * repeat means two writers or a bug there). Returns each run's last seq written.
    */
   function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): Map<string, number> {
-    interface Open { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
-    const open = new Map<string, Open>();
+    const open = new Map<string, OpenBatch>();
     const written = new Map<string, number>();
-    const close = (runId: string, batch: Open): void => {
-      for (const part of batchParts(batch.events, batch.graphId, BATCH_CHARS)) insertBatch.run(batch.no, part.first, batch.no, part.first, part.last, part.text);
-      written.set(runId, batch.last);
-      open.delete(runId);
-    };
-    let current: Open | undefined;
+    let current: OpenBatch | undefined;
     let currentId = '';
     for (const event of events) {
       // A batch holds long stretches of one run's consecutive events: those go straight on.
@@ -237,7 +229,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
       if (event.seq > MAX_SEQ) throw new AppError('INTERNAL', `run ${event.runId} has an event with seq ${event.seq}; this store keeps at most ${MAX_SEQ} events per run`);
       if (batch && (event.seq !== batch.last + 1 || batch.events.length >= CHUNK)) {
-        close(event.runId, batch);
+        closeBatch(event.runId, batch, open, written);
         batch = undefined;
       }
       if (!batch) open.set(event.runId, (batch = { no: run.no, graphId: run.graphId, first: event.seq, last: event.seq, events: [] }));
@@ -246,8 +238,15 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       current = batch;
       currentId = event.runId;
     }
-    for (const [runId, batch] of open) close(runId, batch);
+    for (const [runId, batch] of open) closeBatch(runId, batch, open, written);
     return written;
+  }
+
+  /** Stores an open batch of a run's events (see writeEvents). Not a closure in it: under tsx (esbuild keepNames) every named closure costs a defineProperty each time it is made. */
+  function closeBatch(runId: string, batch: OpenBatch, open: Map<string, OpenBatch>, written: Map<string, number>): void {
+    for (const part of batchParts(batch.events, batch.graphId, BATCH_CHARS)) insertBatch.run(batch.no, part.first, batch.no, part.first, part.last, part.text);
+    written.set(runId, batch.last);
+    open.delete(runId);
   }
 
   function writeNodes(rows: ReadonlyArray<{ no: number; node: NodeSnapshot }>): void {
@@ -313,22 +312,22 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
    */
   function foldedRuns(batch: CommitBatch, refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>, written: ReadonlyMap<string, number>): Set<string> {
     const keep = new Set<string>();
-    const check = (runId: string): void => {
-      if (fresh.has(runId) || keep.has(runId)) return;
-      const ref = refOf(runId);
-      if (ref.foldSeq === null) return;
-      const last = written.get(runId);
-      if (batch.folded?.has(runId) && (last ?? 0) <= FOLD_MAX_SEQ) {
-        keep.add(runId);
-        if (last !== undefined) setFoldSeq.run((ref.foldSeq = last), ref.no);
-      } else {
-        unfold.run(foldedNodesJson(runId, ref.foldSeq), ref.no);
-        ref.foldSeq = null;
-      }
-    };
-    for (const runId of written.keys()) check(runId);
-    for (const node of batch.nodes) check(node.runId);
+    for (const runId of written.keys()) checkFolded(runId, batch, refOf(runId), fresh, written, keep);
+    for (const node of batch.nodes) checkFolded(node.runId, batch, refOf(node.runId), fresh, written, keep);
     return keep;
+  }
+
+  /** One run of foldedRuns: kept folded (added to `keep`, its fold_seq moved on) or unfolded. */
+  function checkFolded(runId: string, batch: CommitBatch, ref: RunRef, fresh: ReadonlyMap<string, RunRef>, written: ReadonlyMap<string, number>, keep: Set<string>): void {
+    if (fresh.has(runId) || keep.has(runId) || ref.foldSeq === null) return;
+    const last = written.get(runId);
+    if (batch.folded?.has(runId) && (last ?? 0) <= FOLD_MAX_SEQ) {
+      keep.add(runId);
+      if (last !== undefined) setFoldSeq.run((ref.foldSeq = last), ref.no);
+    } else {
+      unfold.run(foldedNodesJson(runId, ref.foldSeq), ref.no);
+      ref.foldSeq = null;
+    }
   }
 
   /** A folded run's nodes (its row's `nodes` being their ids), as its events up to `foldSeq` give them. */
@@ -398,16 +397,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       for (const event of batch.events) if (creations.has(event.runId)) lastSeqs.set(event.runId, event.seq);
       for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id), lastSeqs.get(id), batch.folded?.has(id)));
     }
-    // A batch holds long runs of one run's events: look its ref up once per run of them.
-    let lastId: string | undefined;
-    let last: RunRef | undefined;
-    const refOf = (runId: string): RunRef => {
-      if (runId !== lastId || !last) {
-        last = fresh.get(runId) ?? requireRun(runId);
-        lastId = runId;
-      }
-      return last;
-    };
+    const refs = new RefLookup(fresh, requireRun);
+    // Bound, not an arrow: see closeBatch.
+    const refOf = refs.get.bind(refs);
     const written = writeEvents(batch.events, refOf, fresh);
     const folded = foldedRuns(batch, refOf, fresh, written);
     for (const run of batch.runs) {
@@ -571,29 +563,4 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       }
     },
   };
-}
-
-/** `rows` -> a prepared `head VALUES tuple, tuple, … tail` of that many tuples, each prepared on first use. */
-function multiRowStatement(db: Database.Database, head: string, tuple: string, tail: string): (rows: number) => Database.Statement<unknown[]> {
-  const statements = new Map<number, Database.Statement<unknown[]>>();
-  return function statementFor(rows) {
-    let statement = statements.get(rows);
-    if (!statement) {
-      statement = db.prepare<unknown[]>(`${head} VALUES ${Array(rows).fill(tuple).join(', ')} ${tail}`);
-      statements.set(rows, statement);
-    }
-    return statement;
-  };
-}
-
-/** `items` of the runs in `runs`, by run id, in their order. */
-function groupByRun<T extends { runId: string }>(items: readonly T[], runs: ReadonlyMap<string, unknown>): Map<string, T[]> {
-  const byRun = new Map<string, T[]>();
-  for (const item of items) {
-    if (!runs.has(item.runId)) continue;
-    const list = byRun.get(item.runId);
-    if (list) list.push(item);
-    else byRun.set(item.runId, [item]);
-  }
-  return byRun;
 }
