@@ -86,6 +86,17 @@ export function newNodeSnapshot(nodeId: string): NodeSnapshot {
 }
 
 /**
+ * A copy of a node's snapshot (of a NodeRow too, leaving its runId out), field by field: on Node 20
+ * `{ ...node }` of snapshots of varying shapes, or `{ runId, ...node } = row`, took 1-2 µs a node.
+ */
+export function copyNode(n: NodeSnapshot): NodeSnapshot {
+  return {
+    nodeId: n.nodeId, status: n.status, iteration: n.iteration, attempts: n.attempts, startedAt: n.startedAt, finishedAt: n.finishedAt,
+    durationMs: n.durationMs, input: n.input, output: n.output, error: n.error,
+  } satisfies Record<keyof NodeSnapshot, unknown>;
+}
+
+/**
  * Folds one event into a run snapshot, in place. Everything but `state` (which changes only when a
  * step ends, see the engine) follows from the events alone, so any reader that has the events can
  * rebuild the picture. Returns the id of the node the event changed, if any.
@@ -205,9 +216,16 @@ function finish(run: RunSnapshot, status: RunStatus, at: string): void {
 }
 
 /** The run without its nodes, as stored in a run row. */
-export function toRecord(run: RunSnapshot): RunRecord {
-  const { nodes: _nodes, ...record } = run;
-  return { ...record };
+export function toRecord(r: RunSnapshot): RunRecord {
+  // Field by field, not `const { nodes, ...record } = run`: on Node 20 that rest copy took about
+  // 1 µs, the explicit one 0.05 (it runs two or three times per run). `satisfies` names every key,
+  // so a field added to RunRecord, even an optional one, must be added here.
+  return {
+    id: r.id, graphId: r.graphId, status: r.status, input: r.input, state: r.state, progress: r.progress, currentNodes: r.currentNodes,
+    step: r.step, maxSteps: r.maxSteps, lastSeq: r.lastSeq, error: r.error, priority: r.priority, createdAt: r.createdAt,
+    startedAt: r.startedAt, finishedAt: r.finishedAt, updatedAt: r.updatedAt, graphHash: r.graphHash, timeoutMs: r.timeoutMs,
+    breakpoints: r.breakpoints, pause: r.pause, concurrencyKey: r.concurrencyKey, idempotencyKey: r.idempotencyKey,
+  } satisfies Record<keyof RunRecord, unknown>;
 }
 
 /**

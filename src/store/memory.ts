@@ -1,6 +1,6 @@
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
-import { FINISHED_STATUSES, type NodeSnapshot, type RunRecord } from '../events/snapshot.ts';
+import { copyNode, FINISHED_STATUSES, type NodeSnapshot, type RunRecord } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { Checkpoint, CommitBatch, GraphRecord, Page, PageRequest, RunFilter, Store } from './types.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
@@ -47,7 +47,7 @@ export class MemoryStore implements Store {
       throw new AppError('INVALID_INPUT', `idempotencyKey ${JSON.stringify(run.idempotencyKey)} already names another run`);
     }
     this.#runs.set(run.id, { ...run });
-    this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, { ...n }])));
+    this.#nodes.set(run.id, new Map(nodes.map((n) => [n.nodeId, copyNode(n)])));
     this.#events.set(run.id, []);
   }
 
@@ -57,7 +57,7 @@ export class MemoryStore implements Store {
   }
 
   async getNodes(runId: string): Promise<NodeSnapshot[]> {
-    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => byCodePoint(a.nodeId, b.nodeId)).map((n) => ({ ...n }));
+    return [...(this.#nodes.get(runId)?.values() ?? [])].sort((a, b) => byCodePoint(a.nodeId, b.nodeId)).map(copyNode);
   }
 
   async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
@@ -92,10 +92,10 @@ export class MemoryStore implements Store {
       list.push(event);
     }
     for (const run of batch.runs) this.#runs.set(run.id, run);
-    for (const { runId, ...node } of batch.nodes) {
-      let nodes = this.#nodes.get(runId);
-      if (!nodes) this.#nodes.set(runId, (nodes = new Map()));
-      nodes.set(node.nodeId, node);
+    for (const row of batch.nodes) {
+      let nodes = this.#nodes.get(row.runId);
+      if (!nodes) this.#nodes.set(row.runId, (nodes = new Map()));
+      nodes.set(row.nodeId, copyNode(row));
     }
     for (const checkpoint of batch.checkpoints) {
       const old = this.#checkpoints.get(checkpoint.runId);
