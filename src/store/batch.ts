@@ -5,31 +5,31 @@ import type { RunEvent, RunEventType } from '../events/types.ts';
 import { restoreEvent, toBatchEntry } from './rows.ts';
 
 /**
- * The JSON text of a SQLite event batch (a list with an entry per event), written from templates.
+ * The JSON text of a SQLite event batch: a list with an entry per event.
  *
  * An event of one of the shapes the engine emits is packed (migration 010): its entry is a list
  * of its type, the values of its shape's body keys in order, its `at` and its priority, e.g.
  * `["Transition","a","b",1,0,"NORMAL"]`. Its keys come back from the shape, in the order the live
  * event had, so a replayed event serializes as the live one did. An event takes its shape only
- * when its own keys are that shape's, in that order (checked as it is written); any other event
- * (another key order, an optional key, a graph other than its run's) is stored as its toBatchEntry
- * object, written with JSON.stringify.
+ * when its own keys are that shape's, in that order (checked as it is written), and none of its
+ * values is one JSON leaves out of an object; any other event (another key order, an optional
+ * key, a graph other than its run's) is stored as its toBatchEntry object.
  *
- * Why: JSON.stringify of a short run's events was the largest single cost of storing it (about
- * 25 µs of a 7-node run's 145 on SQLite, measured). V8 11 (Node 20) looks up and escapes every key
- * of every object it writes; a template writes none, and packed entries are less than half the
- * text, which also halves what reading them back parses.
+ * Why: JSON.stringify of a short run's events as objects was the largest single cost of storing
+ * it: V8 11 (Node 20) looks up and escapes every key of every object it writes. A list has no
+ * keys, and packed entries are less than half the text, which also halves what reading them back
+ * parses. The lists are written by one JSON.stringify of the whole batch, which gives one flat
+ * string: writing each entry from a template, as before, took 1.6-1.9x as long on Node 20
+ * (51 events of a 10-node chain, measured), most of it in calls per value and in concatenation.
  */
 export function stringifyBatch(events: readonly RunEvent[], runGraphId: string): string {
-  let text = '[';
+  const entries: unknown[] = [];
   let previousAt: string | undefined;
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    if (i > 0) text += ',';
-    text += entryText(event, runGraphId, previousAt);
+  for (const event of events) {
+    entries.push(batchEntry(event, runGraphId, previousAt));
     previousAt = event.at;
   }
-  return text + ']';
+  return JSON.stringify(entries);
 }
 
 /** One stored row of a run's events: the seqs of its first and last, and its text. */
@@ -49,13 +49,13 @@ export function batchParts(events: readonly RunEvent[], runGraphId: string, maxC
   let part: string[] = [];
   let chars = 0;
   events.forEach(function splitLargeBatch(event, i) {
-    let entry = entryText(event, runGraphId, events[i - 1]?.at);
+    let entry = JSON.stringify(batchEntry(event, runGraphId, events[i - 1]?.at));
     if (part.length > 0 && chars + entry.length > maxChars) {
       parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, text: `[${part.join(',')}]` });
       from = i;
       part = [];
       chars = 0;
-      entry = entryText(event, runGraphId, undefined);
+      entry = JSON.stringify(batchEntry(event, runGraphId, undefined));
     }
     part.push(entry);
     chars += entry.length + 1;
@@ -76,66 +76,62 @@ export function parseBatch(data: string, runId: string, seq: number): unknown[] 
   return entries;
 }
 
-function entryText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string {
-  return packedText(event, runGraphId, previousAt) ?? JSON.stringify(toBatchEntry(event, runGraphId, previousAt));
+/** An event's entry in a batch, before JSON.stringify: its packed list, or else its toBatchEntry object. */
+function batchEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): unknown {
+  return packedEntry(event, runGraphId, previousAt) ?? toBatchEntry(event, runGraphId, previousAt);
 }
 
 /**
- * The text of `event`'s packed entry, or undefined when it has none (see stringifyBatch): its
- * keys are not its type's shape, its graph is not its run's, or a value is one JSON.stringify
- * would leave out of an object.
+ * `event`'s packed entry (see stringifyBatch), or undefined when it has none: its keys are not its
+ * type's shape, its graph is not its run's, or a value is one JSON.stringify would leave out of an
+ * object (undefined, a function, a symbol), which in a list it would write as null. An `at` equal
+ * to the entry before's is stored as 0 (see toBatchEntry).
  */
-export function packedText(event: RunEvent, runGraphId: string, previousAt: string | undefined): string | undefined {
+export function packedEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): unknown[] | undefined {
   const shape = SHAPES[event.type] as Shape<RunEventType> | undefined;
   if (shape === undefined || event.graphId !== runGraphId || !hasKeys(event, shape.keys)) return undefined;
-  omitted = false;
-  // An `at` equal to the entry before's is stored as 0 (see toBatchEntry). Not json(): times would fill its cache.
-  const at = event.at === previousAt ? '0' : typeof event.at === 'string' ? JSON.stringify(event.at) : json(event.at);
-  const text = shape.write(event, at);
-  return omitted ? undefined : text;
+  const entry = shape.entry(event, event.at === previousAt ? 0 : event.at);
+  for (let i = 1; i < entry.length; i++) {
+    const value = entry[i];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
+  }
+  return entry;
 }
 
-/** One event shape: its body keys, its own keys in order (those its entry leaves out too), and its packed entry's text given its `at` as text. */
+/** One event shape: its body keys, its own keys in order (those its entry leaves out too), and its packed entry given its `at` as stored. */
 interface Shape<T extends RunEventType> {
   body: readonly string[];
   keys: readonly string[];
-  write(event: Extract<RunEvent, { type: T }>, at: string): string;
+  entry(event: Extract<RunEvent, { type: T }>, at: unknown): unknown[];
 }
 
 /** Every shape's keys end so: the emitter adds runId, graphId, at and priority after the body, and the log adds seq. */
-function shape<T extends RunEventType>(_type: T, body: readonly string[], write: Shape<T>['write']): Shape<T> {
-  return { body, keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], write };
+function shape<T extends RunEventType>(_type: T, body: readonly string[], entry: Shape<T>['entry']): Shape<T> {
+  return { body, keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], entry };
 }
 
 /**
- * The shapes the engine emits, as its emit calls write their bodies. A template writes its type,
- * then its body keys' values in order, then at and priority (test/store/batch.test.ts reads each
- * back). Types left out are rare (pauses, notices) and are stored as objects.
+ * The shapes the engine emits, as its emit calls write their bodies. An entry is its type, then
+ * its body keys' values in order, then at and priority (test/store/batch.test.ts reads each back).
+ * Each is a list literal, not a loop over `body`: reading the keys by name is what keeps writing
+ * fast. Types left out are rare (pauses, notices) and are stored as objects.
  */
 const SHAPES: { readonly [T in RunEventType]?: Shape<T> } = {
-  RunQueued: shape('RunQueued', ['input'], (e, at) => `["RunQueued",${json(e.input)},${at},${json(e.priority)}]`),
-  RunStarted: shape('RunStarted', ['input', 'maxSteps'], (e, at) =>
-    `["RunStarted",${json(e.input)},${json(e.maxSteps)},${at},${json(e.priority)}]`),
+  RunQueued: shape('RunQueued', ['input'], (e, at) => ['RunQueued', e.input, at, e.priority]),
+  RunStarted: shape('RunStarted', ['input', 'maxSteps'], (e, at) => ['RunStarted', e.input, e.maxSteps, at, e.priority]),
   NodeStarted: shape('NodeStarted', ['nodeId', 'step', 'iteration', 'attempt', 'input'], (e, at) =>
-    `["NodeStarted",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.input)},${at},${json(e.priority)}]`),
+    ['NodeStarted', e.nodeId, e.step, e.iteration, e.attempt, e.input, at, e.priority]),
   NodeCompleted: shape('NodeCompleted', ['nodeId', 'step', 'iteration', 'attempt', 'stateUpdate', 'bytes', 'durationMs'], (e, at) =>
-    `["NodeCompleted",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.stateUpdate)},${json(e.bytes)},${json(e.durationMs)},${at},${json(e.priority)}]`),
+    ['NodeCompleted', e.nodeId, e.step, e.iteration, e.attempt, e.stateUpdate, e.bytes, e.durationMs, at, e.priority]),
   NodeFailed: shape('NodeFailed', ['nodeId', 'step', 'iteration', 'attempt', 'error', 'willRetry', 'retryInMs', 'durationMs'], (e, at) =>
-    `["NodeFailed",${json(e.nodeId)},${json(e.step)},${json(e.iteration)},${json(e.attempt)},${json(e.error)},${json(e.willRetry)},${json(e.retryInMs)},${json(e.durationMs)},${at},${json(e.priority)}]`),
-  NodeSkipped: shape('NodeSkipped', ['nodeId', 'step', 'reason'], (e, at) =>
-    `["NodeSkipped",${json(e.nodeId)},${json(e.step)},${json(e.reason)},${at},${json(e.priority)}]`),
-  Transition: shape('Transition', ['from', 'to', 'step'], (e, at) =>
-    `["Transition",${json(e.from)},${json(e.to)},${json(e.step)},${at},${json(e.priority)}]`),
-  DataFlow: shape('DataFlow', ['from', 'to', 'step', 'bytes'], (e, at) =>
-    `["DataFlow",${json(e.from)},${json(e.to)},${json(e.step)},${json(e.bytes)},${at},${json(e.priority)}]`),
-  Progress: shape('Progress', ['percent', 'message', 'nodeId'], (e, at) =>
-    `["Progress",${json(e.percent)},${json(e.message)},${json(e.nodeId)},${at},${json(e.priority)}]`),
-  RunCompleted: shape('RunCompleted', ['finalState', 'durationMs'], (e, at) =>
-    `["RunCompleted",${json(e.finalState)},${json(e.durationMs)},${at},${json(e.priority)}]`),
-  RunFailed: shape('RunFailed', ['error', 'nodeId', 'durationMs'], (e, at) =>
-    `["RunFailed",${json(e.error)},${json(e.nodeId)},${json(e.durationMs)},${at},${json(e.priority)}]`),
-  RunCancelled: shape('RunCancelled', ['reason', 'durationMs'], (e, at) =>
-    `["RunCancelled",${json(e.reason)},${json(e.durationMs)},${at},${json(e.priority)}]`),
+    ['NodeFailed', e.nodeId, e.step, e.iteration, e.attempt, e.error, e.willRetry, e.retryInMs, e.durationMs, at, e.priority]),
+  NodeSkipped: shape('NodeSkipped', ['nodeId', 'step', 'reason'], (e, at) => ['NodeSkipped', e.nodeId, e.step, e.reason, at, e.priority]),
+  Transition: shape('Transition', ['from', 'to', 'step'], (e, at) => ['Transition', e.from, e.to, e.step, at, e.priority]),
+  DataFlow: shape('DataFlow', ['from', 'to', 'step', 'bytes'], (e, at) => ['DataFlow', e.from, e.to, e.step, e.bytes, at, e.priority]),
+  Progress: shape('Progress', ['percent', 'message', 'nodeId'], (e, at) => ['Progress', e.percent, e.message, e.nodeId, at, e.priority]),
+  RunCompleted: shape('RunCompleted', ['finalState', 'durationMs'], (e, at) => ['RunCompleted', e.finalState, e.durationMs, at, e.priority]),
+  RunFailed: shape('RunFailed', ['error', 'nodeId', 'durationMs'], (e, at) => ['RunFailed', e.error, e.nodeId, e.durationMs, at, e.priority]),
+  RunCancelled: shape('RunCancelled', ['reason', 'durationMs'], (e, at) => ['RunCancelled', e.reason, e.durationMs, at, e.priority]),
 };
 
 /** True when `event`'s enumerable keys (own, and any inherited ones, which no event has) are `keys`, in that order. */
@@ -143,48 +139,6 @@ function hasKeys(event: object, keys: readonly string[]): boolean {
   let i = 0;
   for (const key in event) if (key !== keys[i++]) return false;
   return i === keys.length;
-}
-
-/** Set by json() when a value is one JSON.stringify leaves out as a property (undefined, a function, a symbol). */
-let omitted = false;
-
-/**
- * A property value's JSON text, as JSON.stringify writes it within an object (an object's toJSON is
- * called with key '' instead of the property's name, which no JSON value the engine emits has).
- * Throws what JSON.stringify throws (a BigInt).
- */
-function json(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return quote(value);
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      if (value === null) return 'null';
-  }
-  const text = JSON.stringify(value) as string | undefined;
-  if (text !== undefined) return text;
-  omitted = true;
-  return '';
-}
-
-/** Short strings repeat (node ids, priorities, messages): their quoted text is kept, up to QUOTED_MAX of them. */
-const quoted = new Map<string, string>();
-const QUOTED_MAX = 4096;
-const QUOTED_LENGTH = 64;
-
-function quote(value: string): string {
-  let text = quoted.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
-    if (value.length <= QUOTED_LENGTH) {
-      if (quoted.size >= QUOTED_MAX) quoted.clear();
-      quoted.set(value, text);
-    }
-  }
-  return text;
 }
 
 /**

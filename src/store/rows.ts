@@ -128,16 +128,22 @@ export function toGraph(row: GraphRow): GraphRecord {
     createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
-const UNTOUCHED = nodeData(newNodeSnapshot(''));
-const UNTOUCHED_KEYS = Object.keys(UNTOUCHED) as Array<keyof NodeData>;
-
 /**
  * A node's entry in a SQLite run row's `nodes` (migration 005): its NodeData as JSON, or null for a
  * node exactly as newNodeSnapshot makes it, which is stored as just its id.
  */
 export function nodeJson(node: NodeSnapshot): string | null {
-  for (const key of UNTOUCHED_KEYS) if (node[key] !== UNTOUCHED[key]) return JSON.stringify(nodeData(node));
-  return null;
+  return isUntouched(node) ? null : JSON.stringify(nodeData(node));
+}
+
+/**
+ * True when every field of `n` is as newNodeSnapshot makes it (test/store/rows.test.ts changes each
+ * field in turn). Field by field: a loop over the keys reading `n[key]` took about 0.7 µs a node
+ * on Node 20, a tenth of a short run's createRun.
+ */
+export function isUntouched(n: NodeSnapshot): boolean {
+  return n.status === 'PENDING' && n.iteration === 0 && n.attempts === 0 && n.startedAt === null && n.finishedAt === null
+    && n.durationMs === null && n.input === null && n.output === null && n.error === null;
 }
 
 /** A SQLite run row's `nodes` from node id -> its nodeJson. */
