@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
-import { foldNodes, newNodeSnapshot, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, toRecord, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import { batchParts, entryAt, objectEntry, parseBatch, restoreEntry } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
@@ -61,15 +61,18 @@ const FOLD_MAX_SEQ = 10_000;
 const RUN_REF_CACHE = 50_000;
 const RUN_COLUMNS = 'id, graph_id, status, priority, data, created_at, updated_at';
 
-/** A run's rows as createRun is called, serialized then (so a bad value fails createRun, and later changes to the objects do not leak in). */
+/**
+ * A run as createRun was called: a copy of its record, and its nodes serialized then (the engine
+ * goes on changing its snapshots). The record is serialized when the run is first written, which
+ * for a short run is with the record the commit carries, so never (see insertRunRows); createRun
+ * checks that its input and state can be.
+ */
 interface Creation {
-  params: ReturnType<typeof runParams>;
+  record: RunRecord;
   /** Node id -> its NodeData as JSON, or null for a node as newNodeSnapshot makes it; the last snapshot of a repeated id counts. */
   nodes: Map<string, string | null>;
   /** Every node createRun was given is as newNodeSnapshot makes it (a condition of keeping the nodes as a fold, see insertRunRows). */
   untouched: boolean;
-  keys: [concurrencyKey: string | null, idempotencyKey: string | null];
-  finishedAt: string | null;
 }
 
 /**
@@ -269,7 +272,10 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       packed.set(node.nodeId, json);
       if (json !== null) untouched = false;
     }
-    return { params: runParams(run), nodes: packed, untouched, keys: [run.concurrencyKey, run.idempotencyKey], finishedAt: run.finishedAt };
+    // What JSON.stringify throws on (a BigInt, a cycle) fails createRun, not the commit that writes the run.
+    if (!isEmptyObject(run.input)) JSON.stringify(run.input);
+    if (!isEmptyObject(run.state)) JSON.stringify(run.state);
+    return { record: toRecord(run), nodes: packed, untouched };
   }
 
   /**
@@ -280,7 +286,8 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
    * and were created untouched keeps only its node ids (see migration 008 and foldedRuns).
    */
   function insertRunRows(creation: Creation, latest?: RunRecord, rows?: NodeRow[], lastSeq?: number, folded = false): RunRef {
-    const [id, graphId, status, priority, data, createdAt, updatedAt] = latest ? runParams(latest) : creation.params;
+    const record = latest ?? creation.record;
+    const [id, graphId, status, priority, data, createdAt, updatedAt] = runParams(record);
     let packed: string;
     let foldSeq: number | null = null;
     if (folded && creation.untouched && (lastSeq ?? 0) <= FOLD_MAX_SEQ) {
@@ -294,7 +301,8 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       }
       packed = nodesJson(nodes);
     }
-    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, foldSeq, ...creation.keys, latest ? latest.finishedAt : creation.finishedAt);
+    const { concurrencyKey, idempotencyKey } = creation.record;
+    const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, foldSeq, concurrencyKey, idempotencyKey, record.finishedAt);
     if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
     return { no: Number(result.lastInsertRowid), graphId, foldSeq };
   }
@@ -386,16 +394,27 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     for (const [id, ref] of created) remember(id, ref);
   }
 
+  /** Writes a batch; returns the refs of the runs it created that have not finished (a finished run commits nothing more). */
   const commitTx = db.transaction(function commitTx(batch: CommitBatch): Array<[string, RunRef]> {
     const fresh = new Map<string, RunRef>();
+    const unfinished: Array<[string, RunRef]> = [];
     if (creations.size > 0) {
       const latest = new Map<string, RunRecord>();
       for (const run of batch.runs) if (creations.has(run.id)) latest.set(run.id, run);
       const rows = groupByRun(batch.nodes, creations);
-      // Only a created run's last seq of the commit is needed (fold_seq), not its events.
+      // Only a created run's last seq of the commit is needed (fold_seq), not its events: found
+      // from the end, where a batch of one run has it first.
       const lastSeqs = new Map<string, number>();
-      for (const event of batch.events) if (creations.has(event.runId)) lastSeqs.set(event.runId, event.seq);
-      for (const [id, creation] of creations) fresh.set(id, insertRunRows(creation, latest.get(id), rows.get(id), lastSeqs.get(id), batch.folded?.has(id)));
+      for (let i = batch.events.length - 1; i >= 0 && lastSeqs.size < creations.size; i--) {
+        const { runId, seq } = batch.events[i]!;
+        if (creations.has(runId) && !lastSeqs.has(runId)) lastSeqs.set(runId, seq);
+      }
+      for (const [id, creation] of creations) {
+        const record = latest.get(id);
+        const ref = insertRunRows(creation, record, rows.get(id), lastSeqs.get(id), batch.folded?.has(id));
+        fresh.set(id, ref);
+        if (!FINISHED_STATUSES.includes((record ?? creation.record).status)) unfinished.push([id, ref]);
+      }
     }
     const refs = new RefLookup(fresh, requireRun);
     // Bound, not an arrow: see closeBatch.
@@ -422,7 +441,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     writeNodes(kept.map((node) => ({ no: refOf(node.runId).no, node })));
     for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
     for (const blob of batch.blobs ?? []) insertBlob.run(refOf(blob.runId).no, blob.ref, blob.json);
-    return [...fresh];
+    return unfinished;
   });
 
   const deleteExpiredTx = db.transaction(function deleteExpiredTx(before: string, limit: number): string[] {
@@ -472,7 +491,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       if (creations.has(run.id) || findRun.get(run.id)) throw new AppError('INVALID_INPUT', `run ${run.id} already exists`);
       // Checked now, not at the commit that writes it: a failing creation would fail that commit.
       const key = run.idempotencyKey;
-      if (key !== null && (findIdempotent.get(key) || [...creations.values()].some((c) => c.keys[1] === key))) {
+      if (key !== null && (findIdempotent.get(key) || [...creations.values()].some((c) => c.record.idempotencyKey === key))) {
         throw new AppError('INVALID_INPUT', `idempotencyKey ${JSON.stringify(key)} already names another run`);
       }
       creations.set(run.id, prepareCreation(run, nodes));
@@ -563,4 +582,10 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       }
     },
   };
+}
+
+/** True for an object with no enumerable key, such as the `{}` most runs start with. */
+function isEmptyObject(value: object): boolean {
+  for (const _key in value) return false;
+  return true;
 }
