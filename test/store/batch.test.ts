@@ -35,7 +35,8 @@ describe('SQLite event batch text', () => {
     const text = stringifyBatch(events, GRAPH);
     const entries = JSON.parse(text) as unknown[];
     expect(entries.map((entry) => Array.isArray(entry))).toStrictEqual(EVENT_TYPES.map((type) => PACKED.includes(type)));
-    expect(entries[EVENT_TYPES.indexOf('Transition')]).toStrictEqual(['Transition', 'a', 'b', EVENT_TYPES.indexOf('Transition') + 1, events[6]!.at, 'NORMAL']);
+    // Type and priority by code (migration 011): Transition is 6, NORMAL 1.
+    expect(entries[EVENT_TYPES.indexOf('Transition')]).toStrictEqual([6, 'a', 'b', EVENT_TYPES.indexOf('Transition') + 1, events[6]!.at, 1]);
     // The rest are their entries, as JSON.stringify writes them.
     for (const [i, event] of events.entries()) if (!PACKED.includes(event.type)) expect(entries[i]).toStrictEqual(toBatchEntry(event, GRAPH, events[i - 1]?.at));
     expect(texts(readBack(text))).toStrictEqual(texts(events));
@@ -57,7 +58,7 @@ describe('SQLite event batch text', () => {
     const values = (event: RunEvent): unknown[] => Object.entries(event).filter(([key]) => !['runId', 'graphId', 'seq', 'at'].includes(key)).map(([, value]) => value);
     for (const [i, entry] of (JSON.parse(text) as unknown[][]).entries()) {
       const event = events[i]!;
-      expect([...entry.slice(0, -2), entry.at(-1)], event.type).toStrictEqual(JSON.parse(JSON.stringify(values(event))));
+      expect([...entry.slice(1, -2), entry.at(-1)], event.type).toStrictEqual(JSON.parse(JSON.stringify(values(event).slice(1, -1))).concat([['LOW', 'NORMAL', 'HIGH', 'CRITICAL'].indexOf(event.priority)]));
     }
     expect(texts(readBack(text))).toStrictEqual(texts(JSON.parse(JSON.stringify(events)) as RunEvent[]));
     // A number JSON has no text for is written null, as JSON.stringify writes it (and then fails to decode).
@@ -130,15 +131,33 @@ describe('SQLite event batch text', () => {
     const fails = async (bad: unknown, message: RegExp): Promise<void> => {
       await expectAppError(Promise.resolve().then(() => restoreEntry(bad, 1, RUN, GRAPH, 'x')), 'INVALID_INPUT', message);
     };
-    await fails(['NoSuchType', 1], /first item, "NoSuchType", is not a type stored as a list/);
-    await fails(['SystemNotice', 'a', 'b'], /"SystemNotice", is not a type stored as a list/);
-    await fails(['toString'], /"toString", is not a type stored as a list/);
+    const stored = /is neither the code nor the name of a type stored as a list/;
+    await fails(['NoSuchType', 1], /first item, "NoSuchType", is neither/);
+    await fails(['SystemNotice', 'a', 'b'], stored);
+    await fails(['toString'], stored);
+    await fails([12, 'a'], /first item, 12, is neither/);
+    await fails([-1, 'a'], stored);
+    await fails([6.5, 'a'], stored);
     await fails([], /first item, undefined/);
     await fails(entry.slice(0, -1), /\(DataFlow\) must be a list of 7 items \(type, from, to, step, bytes, at, priority\), got 6/);
-    await fails(['DataFlow', 'a', 'b', 'one', 42, 'x', 'LOW'], /DataFlow.step must be int/);
+    await fails([7, 'a', 'b', 'one', 42, 'x', 0], /DataFlow.step must be int/);
     await fails(['DataFlow', 'a', 'b', 1, 42, 'x', 'URGENT'], /priority/);
-    await expectAppError(Promise.resolve().then(() => restoreEntry([...entry.slice(0, -2), 0, 'LOW'], 1, RUN, GRAPH, undefined)), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
+    await fails([7, 'a', 'b', 1, 42, 'x', 4], /priority code 4; codes are 0 to 3 \(LOW, NORMAL, HIGH, CRITICAL\)/);
+    await fails([7, 'a', 'b', 1, 42, 'x', 0.5], /priority code 0.5/);
+    await expectAppError(Promise.resolve().then(() => restoreEntry([...entry.slice(0, -2), 0, 0], 1, RUN, GRAPH, undefined)), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
     expect(objectEntry(entry, RUN, 1)).toStrictEqual({ type: 'DataFlow', from: 'a', to: 'b', step: 1, bytes: 42, at: entry[5], priority: 'LOW' });
+  });
+
+  it('reads entries packed before migration 011, with the names of type and priority, as it reads coded ones', () => {
+    const events = PACKED.map((type, i) => emitted(i + 1, type));
+    const coded = JSON.parse(stringifyBatch(events, GRAPH)) as unknown[][];
+    const CODES = ['LOW', 'NORMAL', 'HIGH', 'CRITICAL'];
+    const named = coded.map((entry, i) => [events[i]!.type, ...entry.slice(1, -1), CODES[entry.at(-1) as number]]);
+    const transition = PACKED.indexOf('Transition');
+    expect(named[transition]).toStrictEqual(['Transition', 'a', 'b', transition + 1, coded[transition]![4], 'NORMAL']);
+    expect(texts(readBack(JSON.stringify(named)))).toStrictEqual(texts(events));
+    expect(named.map(entryAt)).toStrictEqual(coded.map(entryAt));
+    for (const [i, entry] of named.entries()) expect(objectEntry(entry, RUN, i + 1)).toStrictEqual(objectEntry(coded[i], RUN, i + 1));
   });
 });
 
