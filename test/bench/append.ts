@@ -38,6 +38,8 @@ import type { Store } from '../../src/store/types.ts';
 import { dropSchema, freshSchema } from '../utils/postgres.ts';
 import { median, num, progress, ratio, verdict, withTempDir, type BenchResult } from './util.ts';
 
+const PRIORITY_CODES = ['LOW', 'NORMAL', 'HIGH', 'CRITICAL'];
+
 const EVENTS = 100_000;
 const RUNS = 10;
 const BATCH = 1_000;
@@ -153,7 +155,8 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
       batch = open.get(no);
       if (!batch) open.set(no, (batch = { first: run.lastSeq + 1, at: undefined, entries: [] }));
       run.lastSeq++;
-      batch.entries.push([event.type, event.percent, event.message, event.nodeId, event.at === batch.at ? 0 : event.at, event.priority]);
+      // Packed as the store packs it (src/store/batch.ts, migration 011): Progress is code 8, a priority its index in LOW, NORMAL, HIGH, CRITICAL.
+      batch.entries.push([8, event.percent, event.message, event.nodeId, event.at === batch.at ? 0 : event.at, PRIORITY_CODES.indexOf(event.priority)]);
       batch.at = event.at;
     }
     for (const [no, batch] of open) close(no, batch);
