@@ -70,12 +70,13 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
   const completed = new Set<string>(iterations.keys());
   const boundary = new Boundary(run.id, start, iterations, run.lastSeq);
   const materialize = boundary.materialize.bind(boundary);
+  const loop: LoopRun = { log, run, abort, emit, started, boundary, materialize };
   log.checkpoint(run.id, materialize);
   let lastYield = performance.now();
 
   try {
     while (next.length > 0) {
-      if (abort.aborted) return endAborted(emit, abort.reason, started);
+      if (abort.aborted) return endAborted(loop);
       if (step >= graph.maxSteps) {
         emit({ type: 'SystemNotice', level: 'WARN', code: 'MAX_STEPS', nodeId: null, priority: 'HIGH', message: `run reached maxSteps (${graph.maxSteps}) with ${next.join(', ')} still to run` });
         const error = new AppError('MAX_STEPS', `run reached maxSteps (${graph.maxSteps}); raise maxSteps or give the loop an exit condition`);
@@ -92,7 +93,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       }
       if (!boundary.pastBreakpoints) {
         const before = breakpointsAt(run, due, 'BEFORE');
-        if (before.length > 0) return pause(log, run, abort, emit, started, boundary, 'BEFORE', before, []);
+        if (before.length > 0) return pause(loop, 'BEFORE', before, []);
         boundary.pastBreakpoints = true;
       }
       for (const id of spent) {
@@ -114,7 +115,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
           },
         });
       });
-      if (abort.aborted) return endAborted(emit, abort.reason, started);
+      if (abort.aborted) return endAborted(loop);
       const failed = outcomes.findIndex((o) => o.status === 'failed');
       if (failed >= 0) {
         const outcome = outcomes[failed] as Extract<NodeOutcome, { status: 'failed' }>;
@@ -127,7 +128,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       });
       // The step does not end: the checkpoint stays at the boundary before it, with the updates of
       // the nodes that completed, and the interrupted ones run again on resume.
-      if (interrupts.length > 0) return pause(log, run, abort, emit, started, boundary, 'INTERRUPT', interrupts.map((i) => i.nodeId), interrupts);
+      if (interrupts.length > 0) return pause(loop, 'INTERRUPT', interrupts.map((i) => i.nodeId), interrupts);
 
       const updates = due.map((d, i) => {
         const { update, bytes } = outcomes[i] as Extract<NodeOutcome, { status: 'done' }>;
@@ -190,7 +191,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
       log.checkpoint(run.id, materialize);
       log.touch(run);
       const after = breakpointsAt(run, due, 'AFTER');
-      if (after.length > 0) return pause(log, run, abort, emit, started, boundary, 'AFTER', after, []);
+      if (after.length > 0) return pause(loop, 'AFTER', after, []);
       const wait = log.stepDone();
       if (wait) await wait;
       if (performance.now() - lastYield > 5) {
@@ -199,7 +200,7 @@ export async function runLoop(run: RunSnapshot, graph: CompiledGraph, start: Loo
         lastYield = performance.now();
       }
     }
-    if (abort.aborted) return endAborted(emit, abort.reason, started);
+    if (abort.aborted) return endAborted(loop);
     emit({ type: 'RunCompleted', finalState: state, durationMs: sinceMs(started) });
   } catch (thrown) {
     const error = toAppError(thrown);
@@ -222,20 +223,34 @@ function passAlong(emit: Emit, from: string, to: string, step: number, bytes: nu
   if (to !== END) emit({ type: 'DataFlow', from, to, step, bytes });
 }
 
+/** What runLoop's helpers need of the run it drives: made once per call, so that they need no closures. */
+interface LoopRun {
+  log: EventLog;
+  run: RunSnapshot;
+  abort: LazyAbort;
+  emit: Emit;
+  /** performance.now() when the loop started. */
+  started: number;
+  boundary: Boundary;
+  /** boundary.materialize, bound: what the log calls for the run's checkpoint. */
+  materialize: () => Checkpoint;
+}
+
 /** Ends an aborted run: RunCancelled for a cancel, RunFailed for a timeout or anything else. */
-function endAborted(emit: Emit, reason: unknown, started: number): undefined {
-  const error = toAppError(reason, 'CANCELLED');
+function endAborted({ abort, emit, started }: LoopRun): undefined {
+  const error = toAppError(abort.reason, 'CANCELLED');
   if (error.code === 'CANCELLED') emit({ type: 'RunCancelled', reason: error.message, durationMs: sinceMs(started) });
   else emit({ type: 'RunFailed', error: error.toJSON(), nodeId: null, durationMs: sinceMs(started) });
   return undefined;
 }
 
 /** Pauses the run at its boundary (RunPaused, and the checkpoint to go on from); ends it instead when it was aborted. */
-function pause(log: EventLog, run: RunSnapshot, abort: LazyAbort, emit: Emit, started: number, boundary: Boundary, cause: PauseCause, nodeIds: string[], interrupts: Interrupt[]): LoopStart | undefined {
-  if (abort.aborted) return endAborted(emit, abort.reason, started);
+function pause(loop: LoopRun, cause: PauseCause, nodeIds: string[], interrupts: Interrupt[]): LoopStart | undefined {
+  const { log, run, abort, emit, boundary } = loop;
+  if (abort.aborted) return endAborted(loop);
   emit({ type: 'RunPaused', nodeId: nodeIds[0] ?? null, reason: pauseReason(cause, nodeIds), cause, interrupts });
   boundary.lastSeq = run.lastSeq;
-  log.checkpoint(run.id, boundary.materialize.bind(boundary));
+  log.checkpoint(run.id, loop.materialize);
   return boundary.start();
 }
 
