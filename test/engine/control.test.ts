@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
+import type { RunRecord } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
-import { GraphBuilder } from '../../src/graph/builder.ts';
-import { END } from '../../src/graph/types.ts';
+import { GraphBuilder, type NodeOptions } from '../../src/graph/builder.ts';
+import { END, type NodeHandler } from '../../src/graph/types.ts';
 import { makeFlowcast, type TestFlowcast } from '../utils/flowcast.ts';
 import { expectWellFormed, label } from '../utils/events.ts';
 
@@ -17,6 +18,22 @@ describe('engine: retries, timeouts, cancel and limits', () => {
 
   const dataGraph = (nodes: unknown[], edges: unknown[], extra: Record<string, unknown> = {}) =>
     f.catalog.create({ name: 'test', entry: (nodes[0] as { id: string }).id, nodes, edges, ...extra });
+
+  /** Registers a graph `graphId` of one code node, `nodeId`, which goes to END. */
+  const oneNodeGraph = (graphId: string, nodeId: string, handler: NodeHandler, options: NodeOptions = {}): void => {
+    f.catalog.register(new GraphBuilder({ id: graphId, name: graphId }).addNode(nodeId, handler, options).setEntry(nodeId).addEdge(nodeId, END).compile(f.catalog.kinds));
+  };
+
+  /** Starts a run of `graphId`, cancels it with `reason` 30 ms later, and resolves with the run as it ended, and how long after the cancel. */
+  const cancelledAfter30ms = async (graphId: string, reason: string): Promise<{ run: RunRecord; cancelled: boolean; ms: number }> => {
+    const created = await f.engine.createRun(graphId, {});
+    const done = f.engine.execute(created.id);
+    await sleep(30);
+    const t0 = Date.now();
+    const cancelled = await f.engine.cancel(created.id, reason);
+    const run = await done;
+    return { run, cancelled, ms: Date.now() - t0 };
+  };
 
   it('retries a failing node with exponential backoff, then succeeds', async () => {
     const graph = await dataGraph([{ id: 'flaky', kind: 'fail', config: { message: 'boom', times: 2 }, retry: { maxAttempts: 3, initialDelayMs: 20, backoffFactor: 3, maxDelayMs: 50 } }], [{ from: 'flaky', to: END }]);
@@ -55,16 +72,11 @@ describe('engine: retries, timeouts, cancel and limits', () => {
 
   it("gives a handler that reads ctx.signal only after its node timed out a signal aborted with NODE_TIMEOUT", async () => {
     let seen: { aborted: boolean; code: unknown } | undefined;
-    const graph = new GraphBuilder({ id: 'late-reader', name: 'late-reader' })
-      .addNode('late', async (_state, ctx) => {
-        await sleep(80);
-        seen = { aborted: ctx.signal.aborted, code: (ctx.signal.reason as { code?: unknown }).code };
-        return {};
-      }, { timeoutMs: 20 })
-      .setEntry('late')
-      .addEdge('late', END)
-      .compile(f.catalog.kinds);
-    f.catalog.register(graph);
+    oneNodeGraph('late-reader', 'late', async (_state, ctx) => {
+      await sleep(80);
+      seen = { aborted: ctx.signal.aborted, code: (ctx.signal.reason as { code?: unknown }).code };
+      return {};
+    }, { timeoutMs: 20 });
     const run = await f.engine.run('late-reader', {});
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'NODE_TIMEOUT' } });
     expect(seen).toEqual({ aborted: true, code: 'NODE_TIMEOUT' });
@@ -72,37 +84,23 @@ describe('engine: retries, timeouts, cancel and limits', () => {
 
   it('aborts the signal of a node with its own timeout when the run is cancelled', async () => {
     let reason: unknown;
-    const graph = new GraphBuilder({ id: 'timed', name: 'timed' })
-      .addNode('wait', (_state, ctx) => new Promise((_resolve, reject) => {
-        ctx.signal.addEventListener('abort', () => {
-          reason = ctx.signal.reason;
-          reject(ctx.signal.reason as Error);
-        });
-      }), { timeoutMs: 10_000 })
-      .setEntry('wait')
-      .addEdge('wait', END)
-      .compile(f.catalog.kinds);
-    f.catalog.register(graph);
-    const created = await f.engine.createRun('timed', {});
-    const done = f.engine.execute(created.id);
-    await sleep(30);
-    await f.engine.cancel(created.id, 'stop now');
-    expect(await done).toMatchObject({ status: 'CANCELLED' });
+    oneNodeGraph('timed', 'wait', (_state, ctx) => new Promise((_resolve, reject) => {
+      ctx.signal.addEventListener('abort', () => {
+        reason = ctx.signal.reason;
+        reject(ctx.signal.reason as Error);
+      });
+    }), { timeoutMs: 10_000 });
+    expect((await cancelledAfter30ms('timed', 'stop now')).run).toMatchObject({ status: 'CANCELLED' });
     expect(reason).toMatchObject({ code: 'CANCELLED', message: 'stop now' });
   });
 
   it('lets a handler destructure ctx: its methods and signal work apart from it', async () => {
-    const graph = new GraphBuilder({ id: 'destructured', name: 'destructured' })
-      .addNode('parts', (_state, { progress, log, notice, signal, nodeId, attempt }) => {
-        progress(50, 'half');
-        log('a line');
-        notice('a warning');
-        return { seen: { aborted: signal.aborted, nodeId, attempt } };
-      })
-      .setEntry('parts')
-      .addEdge('parts', END)
-      .compile(f.catalog.kinds);
-    f.catalog.register(graph);
+    oneNodeGraph('destructured', 'parts', (_state, { progress, log, notice, signal, nodeId, attempt }) => {
+      progress(50, 'half');
+      log('a line');
+      notice('a warning');
+      return { seen: { aborted: signal.aborted, nodeId, attempt } };
+    });
     const run = await f.engine.run('destructured', {});
     expect(run).toMatchObject({ status: 'COMPLETED', state: { seen: { aborted: false, nodeId: 'parts', attempt: 1 } } });
     const events = await f.events(run.id);
@@ -119,30 +117,21 @@ describe('engine: retries, timeouts, cancel and limits', () => {
 
   it('cancels a running run within the grace period even when a handler ignores its signal', async () => {
     let sawAbort = false;
-    const graph = new GraphBuilder({ id: 'stubborn', name: 'stubborn' })
-      .addNode('ignore', async (_state, ctx) => {
-        ctx.signal.addEventListener('abort', () => (sawAbort = true));
-        await sleep(10_000);
-        return { never: true };
-      })
-      .setEntry('ignore')
-      .addEdge('ignore', END)
-      .compile(f.catalog.kinds);
-    f.catalog.register(graph);
-    const created = await f.engine.createRun('stubborn', {});
-    const done = f.engine.execute(created.id);
-    await sleep(30);
-    const t0 = Date.now();
-    expect(await f.engine.cancel(created.id, 'user pressed stop')).toBe(true);
-    const run = await done;
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    oneNodeGraph('stubborn', 'ignore', async (_state, ctx) => {
+      ctx.signal.addEventListener('abort', () => (sawAbort = true));
+      await sleep(10_000);
+      return { never: true };
+    });
+    const { run, cancelled, ms } = await cancelledAfter30ms('stubborn', 'user pressed stop');
+    expect(cancelled).toBe(true);
+    expect(ms).toBeLessThan(1_000);
     expect(sawAbort).toBe(true);
     expect(run.status).toBe('CANCELLED');
     const events = await f.events(run.id);
     expectWellFormed(events);
     expect(events.slice(-2).map(label)).toEqual(['NodeFailed(ignore)', 'RunCancelled']);
     expect(events.at(-1)).toMatchObject({ reason: 'user pressed stop' });
-    expect(await f.engine.cancel(created.id)).toBe(false);
+    expect(await f.engine.cancel(run.id)).toBe(false);
   });
 
   it('cancels a created run that has not started', async () => {
