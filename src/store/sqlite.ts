@@ -4,10 +4,9 @@ import Database from 'better-sqlite3';
 import { AppError } from '../common/errors.ts';
 import type { JsonValue } from '../common/json.ts';
 import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, toRecord, type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
-import type { RunEvent } from '../events/types.ts';
-import { batchParts, entryAt, objectEntry, parseBatch, restoreEntry } from './batch.ts';
 import { loadMigrations } from './migrate.ts';
 import { WalCheckpointer } from './wal.ts';
+import { SqliteEvents } from './sqlite-events.ts';
 import { groupByRun, multiRowStatement, RefLookup, type RunRef } from './sqlite-parts.ts';
 import { checkpointData, nodeData, nodeJson, nodesJson, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
@@ -32,8 +31,6 @@ export interface SqliteStore extends Store {
 type InsertRunParams = [...RunParams, nodes: string, foldSeq: number | null, concurrencyKey: string | null, idempotencyKey: string | null, finishedAt: string | null];
 type UpdateRunParams = [status: RunStatus, priority: number, data: string, createdAt: string, updatedAt: string, finishedAt: string | null, no: number];
 interface ListParams { status?: string; graphId?: string; concurrencyKey?: string; idempotencyKey?: string; after?: string; limit: number }
-/** Consecutive events of one run, gathered by writeEvents to be stored as one batch. */
-interface OpenBatch { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
 
 /**
  * WAL pages after which a commit checkpoints (copies them into the database file and syncs both),
@@ -46,12 +43,8 @@ interface OpenBatch { no: number; graphId: string; first: number; last: number; 
 const WAL_AUTOCHECKPOINT = 10_000;
 /** Commits after which a file's store starts its WAL checkpoint thread: one that writes little needs none. */
 const WAL_THREAD_AFTER_COMMITS = 100;
-/** Rows per multi-row INSERT of node rows, and events per stored batch of events. */
+/** Rows per multi-row INSERT of node rows. */
 const CHUNK = 64;
-/** A batch of events whose text passes this many characters is split into parts of at most about this many (batchParts). */
-const BATCH_CHARS = 64 * 1024;
-/** The highest seq an event can have: batch keys are (run_no << 32) | seq. */
-const MAX_SEQ = 2 ** 32 - 1;
 /**
  * A run's nodes are kept as the fold of its events (see foldedRuns) only while its last seq is at
  * most this: reading them reads and folds every event, about 1.2 µs each here, so at most some 12 ms.
@@ -142,20 +135,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
   // A run's nodes: those in its row (`pending` before migration 005, `nodes` since), and its node rows, which win.
   const getRunNodes = db.prepare<[string], { no: number; graph_id: string; pending: string; nodes: string | null; fold_seq: number | null }>('SELECT no, graph_id, pending, nodes, fold_seq FROM runs WHERE id = ?');
   const getNodeRows = db.prepare<[number], { node_id: string; data: string }>('SELECT node_id, data FROM nodes WHERE run_no = ?');
-  // Events are stored in batches (migration 006) keyed by (run_no << 32) | seq (migration 007), so a
-  // run's batches are the keys from its no << 32 up to (no + 1) << 32. The one holding the event
-  // after `from - 1` is the last to start at or before `from` (below 2^32, see readStored); then
-  // every later one of the run.
-  const readBatches = db.prepare<{ no: number; from: number }, { seq: number; data: string }>(`SELECT seq, data FROM events
-    WHERE key >= coalesce((SELECT max(key) FROM events WHERE key BETWEEN @no << 32 AND (@no << 32) | @from), @no << 32) AND key < (@no + 1) << 32
-    ORDER BY key`);
-  const lastSeqOf = db.prepare<{ no: number }, { last_seq: number }>('SELECT last_seq FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32 ORDER BY key DESC LIMIT 1');
+  const events = new SqliteEvents(db);
   const lastSeq = db.prepare<[string], { seq: number | null }>(`SELECT (SELECT last_seq FROM events WHERE key >= r.no << 32 AND key < (r.no + 1) << 32 ORDER BY key DESC LIMIT 1) AS seq
     FROM runs r WHERE r.id = ?`);
-  // (no, seq) twice: better-sqlite3 has no numbered parameters, and named ones cost an object per row.
-  const insertBatch = db.prepare<[number, number, number, number, number, string]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
-  const runBatches = db.prepare<{ no: number }, { key: number; seq: number; data: string }>('SELECT key, seq, data FROM events WHERE key >= @no << 32 AND key < (@no + 1) << 32');
-  const rewriteBatch = db.prepare<[string, number]>('UPDATE events SET data = ? WHERE key = ?');
   const upsertCheckpoint = db.prepare<[number, number, string]>(`INSERT INTO checkpoints (run_no, step, data) VALUES (?, ?, ?)
     ON CONFLICT (run_no, step) DO UPDATE SET data = excluded.data`);
   const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
@@ -194,62 +176,6 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     // INTERNAL: the event log creates every run before it commits anything of it.
     if (!row) throw new AppError('INTERNAL', `run ${id} does not exist; createRun must come before committing its events, nodes or checkpoints`);
     return remember(id, { no: row.no, graphId: row.graph_id, foldSeq: row.fold_seq });
-  }
-
-  /**
-   * Events leave graphId out when it is their run's (see toBatchEntry): before a run's graph_id
-   * changes, those of its events get the old one written in.
-   */
-  function keepGraphId(graphId: string, no: number): void {
-    for (const batch of runBatches.all({ no })) {
-      const entries = parseBatch(batch.data, `run #${no}`, batch.seq).map((entry, i) => objectEntry(entry, `run #${no}`, batch.seq + i));
-      for (const entry of entries) entry['graphId'] ??= graphId;
-      rewriteBatch.run(JSON.stringify(entries), batch.key);
-    }
-  }
-
-  /**
-   * Writes a commit's events: each run's as batches of consecutive seqs, each after every event
-   * the run already has (AppError INTERNAL otherwise: only the event log assigns seqs, so a
-   * repeat means two writers or a bug there). Returns each run's last seq written.
-   */
-  function writeEvents(events: CommitBatch['events'], refOf: (runId: string) => RunRef, fresh: ReadonlyMap<string, RunRef>): Map<string, number> {
-    const open = new Map<string, OpenBatch>();
-    const written = new Map<string, number>();
-    let current: OpenBatch | undefined;
-    let currentId = '';
-    for (const event of events) {
-      // A batch holds long stretches of one run's consecutive events: those go straight on.
-      if (current && event.runId === currentId && event.seq === current.last + 1 && current.events.length < CHUNK && event.seq <= MAX_SEQ) {
-        current.events.push(event);
-        current.last = event.seq;
-        continue;
-      }
-      const run = refOf(event.runId);
-      let batch = open.get(event.runId);
-      // A run created in this commit has no events yet.
-      const last = batch ? batch.last : (written.get(event.runId) ?? (fresh.has(event.runId) ? 0 : (lastSeqOf.get({ no: run.no })?.last_seq ?? 0)));
-      if (event.seq <= last) throw new AppError('INTERNAL', `run ${event.runId} already has an event with seq ${event.seq}; events are append-only`);
-      if (event.seq > MAX_SEQ) throw new AppError('INTERNAL', `run ${event.runId} has an event with seq ${event.seq}; this store keeps at most ${MAX_SEQ} events per run`);
-      if (batch && (event.seq !== batch.last + 1 || batch.events.length >= CHUNK)) {
-        closeBatch(event.runId, batch, open, written);
-        batch = undefined;
-      }
-      if (!batch) open.set(event.runId, (batch = { no: run.no, graphId: run.graphId, first: event.seq, last: event.seq, events: [] }));
-      batch.events.push(event);
-      batch.last = event.seq;
-      current = batch;
-      currentId = event.runId;
-    }
-    for (const [runId, batch] of open) closeBatch(runId, batch, open, written);
-    return written;
-  }
-
-  /** Stores an open batch of a run's events (see writeEvents). Not a closure in it: under tsx (esbuild keepNames) every named closure costs a defineProperty each time it is made. */
-  function closeBatch(runId: string, batch: OpenBatch, open: Map<string, OpenBatch>, written: Map<string, number>): void {
-    for (const part of batchParts(batch.events, batch.graphId, BATCH_CHARS)) insertBatch.run(batch.no, part.first, batch.no, part.first, part.last, part.text);
-    written.set(runId, batch.last);
-    open.delete(runId);
   }
 
   function writeNodes(rows: ReadonlyArray<{ no: number; node: NodeSnapshot }>): void {
@@ -340,7 +266,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
 
   /** A folded run's nodes (its row's `nodes` being their ids), as its events up to `foldSeq` give them. */
   function foldedNodes(run: { no: number; graph_id: string; nodes: string | null }, runId: string, foldSeq: number): Map<string, NodeSnapshot> {
-    return foldNodes(JSON.parse(run.nodes ?? '[]') as string[], readStored(run, runId, 0, Number.POSITIVE_INFINITY, foldSeq));
+    return foldNodes(JSON.parse(run.nodes ?? '[]') as string[], events.read(run, runId, 0, Number.POSITIVE_INFINITY, foldSeq));
   }
 
   /** A folded run's nodes, as the run row keeps them when not folded: node id -> NodeData. */
@@ -348,31 +274,6 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     const row = getRunNodes.get(runId);
     const nodes = row ? foldedNodes(row, runId, foldSeq) : new Map<string, NodeSnapshot>();
     return nodesJson(new Map(Array.from(nodes.values(), (node) => [node.nodeId, nodeJson(node)])));
-  }
-
-  /** Up to `limit` of a stored run's events with seq > `afterSeq` (and at most `lastSeq`), in seq order. */
-  function readStored(run: { no: number; graph_id: string }, runId: string, afterSeq: number, limit: number, lastSeq = MAX_SEQ): RunEvent[] {
-    const events: RunEvent[] = [];
-    if (afterSeq >= MAX_SEQ) return events;
-    for (const batch of readBatches.iterate({ no: run.no, from: Math.max(afterSeq + 1, 0) })) {
-      const entries = parseBatch(batch.data, runId, batch.seq);
-      // An entry's `at` of 0 is the one of the entry before it (see toBatchEntry).
-      let at: string | undefined;
-      for (let i = 0; i < entries.length; i++) {
-        if (batch.seq + i <= afterSeq) {
-          const stored = entryAt(entries[i]);
-          if (typeof stored === 'string') at = stored;
-          continue;
-        }
-        if (batch.seq + i > lastSeq) return events;
-        const event = restoreEntry(entries[i], batch.seq + i, runId, run.graph_id, at);
-        at = event.at;
-        events.push(event);
-        // Leaving the loop early resets the statement.
-        if (events.length === limit) return events;
-      }
-    }
-    return events;
   }
 
   /*
@@ -417,9 +318,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       }
     }
     const refs = new RefLookup(fresh, requireRun);
-    // Bound, not an arrow: see closeBatch.
+    // Bound, not an arrow: under tsx (esbuild keepNames) every named closure costs a defineProperty each time it is made.
     const refOf = refs.get.bind(refs);
-    const written = writeEvents(batch.events, refOf, fresh);
+    const written = events.write(batch.events, refOf, fresh);
     const folded = foldedRuns(batch, refOf, fresh, written);
     for (const run of batch.runs) {
       // A run created in this commit went in as the batch left it.
@@ -429,7 +330,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       if (graphId !== target.graphId) {
         const stored = findRun.get(run.id)?.graph_id;
         if (stored !== undefined && stored !== graphId) {
-          keepGraphId(stored, target.no);
+          events.keepGraphId(stored, target.no);
           moveRun.run(graphId, target.no);
         }
         target.graphId = graphId;
@@ -548,7 +449,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       // graph_id from the row, not runRefs: another connection may have changed it.
       const run = findRun.get(runId);
       if (!run || limit === 0) return [];
-      return readStored(run, runId, afterSeq, limit);
+      return events.read(run, runId, afterSeq, limit);
     },
     async readBlob(runId, ref) {
       settle();
