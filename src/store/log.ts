@@ -1,6 +1,6 @@
 import type { Checkpoint, CommitBatch, NodeRow, Store, StoredBlob } from './types.ts';
 import type { PubSub } from '../events/pubsub.ts';
-import { applyEvent, FINISHED_STATUSES, toRecord, type NodeSnapshot, type RunSnapshot } from '../events/snapshot.ts';
+import { applyEvent, copyNode, FINISHED_STATUSES, toRecord, type NodeSnapshot, type RunSnapshot } from '../events/snapshot.ts';
 import { isTerminal, type NewRunEvent, type RunEvent } from '../events/types.ts';
 import { DEFAULT_LARGE_PAYLOAD_BYTES, storeApart } from './blobs.ts';
 import { RunEventStream, type StreamOptions } from './stream.ts';
@@ -252,12 +252,11 @@ export class EventLog {
 }
 
 /**
- * A node's row: field by field, not `{ ...node, runId }`, which on Node 20 took about 1.8 µs a
- * node (the snapshots' shapes vary), the explicit copy 0.04.
+ * A node's row: copyNode's field-by-field copy with runId added, not `{ ...node, runId }`, which on
+ * Node 20 took about 1.8 µs a node (the snapshots' shapes vary), the copy about 0.05.
  */
-function toNodeRow(n: NodeSnapshot, runId: string): NodeRow {
-  return {
-    nodeId: n.nodeId, status: n.status, iteration: n.iteration, attempts: n.attempts, startedAt: n.startedAt, finishedAt: n.finishedAt,
-    durationMs: n.durationMs, input: n.input, output: n.output, error: n.error, runId,
-  } satisfies Record<keyof NodeRow, unknown>;
+function toNodeRow(node: NodeSnapshot, runId: string): NodeRow {
+  const row = copyNode(node) as NodeRow;
+  row.runId = runId;
+  return row;
 }

@@ -1,7 +1,7 @@
 import { AppError } from '../common/errors.ts';
 import { isPlainObject } from '../common/json.ts';
 import { decodeEvent } from '../events/codec.ts';
-import { type NodeSnapshot, type RunRecord, type RunStatus } from '../events/snapshot.ts';
+import type { NodeSnapshot, RunRecord, RunStatus } from '../events/snapshot.ts';
 import type { RunEvent } from '../events/types.ts';
 import type { GraphSpec } from '../graph/types.ts';
 import type { Checkpoint, GraphRecord } from './types.ts';
