@@ -2,77 +2,100 @@ import { AppError } from '../common/errors.ts';
 import { isPlainObject } from '../common/json.ts';
 import { decodeEvent } from '../events/codec.ts';
 import type { Priority, RunEvent, RunEventType } from '../events/types.ts';
+import { ByteReader, ByteWriter, TAG } from './bytes.ts';
 import { restoreEvent, toBatchEntry } from './rows.ts';
 
 /**
- * The JSON text of a SQLite event batch: a list with an entry per event.
+ * A SQLite event batch: a run's consecutive events, stored as one row.
  *
- * An event of one of the shapes the engine emits is packed (migrations 010 and 011): its entry is
- * a list of its type's code, the values of its shape's body keys in order, its `at` and its
- * priority's code, e.g. `[6,"a","b",1,0,1]` for a Transition of NORMAL priority (see SHAPES and
- * PRIORITY_CODES; entries written before 011 have the type's and the priority's names, e.g.
- * `["Transition","a","b",1,0,"NORMAL"]`, and read back the same). Its keys come back from the shape, in the order the live
+ * Since migration 012 a batch is binary (written here): a format byte (FORMAT), then an entry per
+ * event. An event of one of the shapes the engine emits is packed: its type's code, the values of
+ * its shape's body keys in order, its `at` (SAME when it is the entry before's) and its priority's
+ * code, each value as bytes.ts writes it. Its keys come back from the shape, in the order the live
  * event had, so a replayed event serializes as the live one did. An event takes its shape only
  * when its own keys are that shape's, in that order (checked as it is written), its priority is
  * one of the four, and none of its values is one JSON leaves out of an object; any other event
- * (another key order, an optional key, a graph other than its run's) is stored as its
- * toBatchEntry object.
+ * (another key order, an optional key, a graph other than its run's) is stored as OBJECT and its
+ * toBatchEntry object's JSON.
  *
- * Why: JSON.stringify of a short run's events as objects was the largest single cost of storing
- * it: V8 11 (Node 20) looks up and escapes every key of every object it writes. A list has no
- * keys, and packed entries are less than half the text, which also halves what reading them back
- * parses. The lists are written by one JSON.stringify of the whole batch, which gives one flat
- * string: writing each entry from a template, as before, took 1.6-1.9x as long on Node 20
- * (51 events of a 10-node chain, measured), most of it in calls per value and in concatenation.
- * Codes instead of names (011) make a short run's batch about 40% shorter (a 10-node chain's:
- * 2,244 characters before). Below about 2,000, two runs' batches share a 4 KiB page, so half the
- * commits add no page to the file: no new leaf in the table's interior page and no change to the
- * database size in page 1, two of the eight pages such a commit wrote.
+ * Batches written before 012 are JSON text, a list of entries: packed ones are lists (010) of the
+ * same items, with the type's and priority's names before 011 (`["Transition","a","b",1,0,"NORMAL"]`)
+ * and their codes since (`[6,"a","b",1,0,1]`); the others are objects. parseBatch gives both forms
+ * back as such lists and objects.
+ *
+ * Why: storing a short run's events was the largest cost of storing the run. V8 11 (Node 20) looks
+ * up and escapes every key of every object JSON.stringify writes, so packed lists (010) came first;
+ * but JSON.stringify still took about 20 ns a value and 60-120 ns a nested list or object, 15-25
+ * µs for a 10-node chain's 51 events, a tenth of the run. Bytes take 3-6 µs. Codes (011) and bytes
+ * also make the batch short (a 10-node chain's: 2,244 characters as names, 1,379 as codes, about
+ * 750 bytes), so more batches share a page and fewer commits add one to the file.
  */
-export function stringifyBatch(events: readonly RunEvent[], runGraphId: string): string {
-  const entries: unknown[] = [];
-  let previousAt: string | undefined;
-  for (const event of events) {
-    entries.push(batchEntry(event, runGraphId, previousAt));
-    previousAt = event.at;
-  }
-  return JSON.stringify(entries);
-}
 
-/** One stored row of a run's events: the seqs of its first and last, and its text. */
-export interface BatchPart { first: number; last: number; text: string }
+/** The first byte of a binary batch. */
+const FORMAT = 1;
+/** An entry's first byte for an event stored as its toBatchEntry object (a JSON value follows); packed ones start with their type's code. */
+const OBJECT = 0xff;
+
+/** One stored row of a run's events: the seqs of its first and last, and its bytes. */
+export interface BatchPart { first: number; last: number; data: Buffer }
+
+const writer = new ByteWriter();
 
 /**
- * The stored rows of one run's consecutive `events`: one, the text of their batch, unless that
- * passes `maxChars` (large payloads): then parts of at most about `maxChars` characters (an entry
- * larger than that alone), so that a reader never parses much more than it asks for. Every part's
- * first entry has its own `at`, not 0.
+ * The stored rows of one run's consecutive `events`: one, unless its bytes pass `maxBytes` (large
+ * payloads): then parts of at most about `maxBytes` (an entry larger than that alone), so that a
+ * reader never parses much more than it asks for. Every part's first entry has its own `at`.
+ * Throws what JSON.stringify throws for a value JSON cannot hold (a BigInt, a cycle).
  */
-export function batchParts(events: readonly RunEvent[], runGraphId: string, maxChars: number): BatchPart[] {
-  const text = stringifyBatch(events, runGraphId);
-  if (text.length <= maxChars || events.length <= 1) return [{ first: events[0]?.seq ?? 0, last: events.at(-1)?.seq ?? 0, text }];
+export function batchParts(events: readonly RunEvent[], runGraphId: string, maxBytes: number): BatchPart[] {
   const parts: BatchPart[] = [];
+  writer.pos = 0;
+  writer.byte(FORMAT);
   let from = 0;
-  let part: string[] = [];
-  let chars = 0;
-  events.forEach(function splitLargeBatch(event, i) {
-    let entry = JSON.stringify(batchEntry(event, runGraphId, events[i - 1]?.at));
-    if (part.length > 0 && chars + entry.length > maxChars) {
-      parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, text: `[${part.join(',')}]` });
+  let previousAt: string | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const start = writer.pos;
+    writeEntry(event, runGraphId, previousAt);
+    if (writer.pos > maxBytes && i > from) {
+      // This entry starts the next part, with its own time.
+      writer.pos = start;
+      parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, data: writer.take(0) });
+      writer.pos = 0;
+      writer.byte(FORMAT);
+      writeEntry(event, runGraphId, undefined);
       from = i;
-      part = [];
-      chars = 0;
-      entry = JSON.stringify(batchEntry(event, runGraphId, undefined));
     }
-    part.push(entry);
-    chars += entry.length + 1;
-  });
-  parts.push({ first: events[from]!.seq, last: events.at(-1)!.seq, text: `[${part.join(',')}]` });
+    previousAt = event.at;
+  }
+  parts.push({ first: events[from]?.seq ?? 0, last: events.at(-1)?.seq ?? 0, data: writer.take(0) });
   return parts;
 }
 
-/** A stored batch's text (migration 006) as its list of entries; AppError INVALID_INPUT when it is not one. */
-export function parseBatch(data: string, runId: string, seq: number): unknown[] {
+/** Writes `event`'s entry: packed when it has its type's shape (see batchParts), else OBJECT. */
+function writeEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): void {
+  const shape = SHAPES[event.type] as Shape<RunEventType> | undefined;
+  const priority = priorityCode(event.priority);
+  if (shape !== undefined && priority !== undefined && event.graphId === runGraphId && hasKeys(event, shape.keys)) {
+    const start = writer.pos;
+    writer.byte(shape.code);
+    if (shape.write(writer, event) && (event.at === previousAt ? (writer.byte(TAG.SAME), true) : writer.value(event.at))) {
+      writer.byte(priority);
+      return;
+    }
+    writer.pos = start;
+  }
+  writer.byte(OBJECT);
+  writer.json(toBatchEntry(event, runGraphId, previousAt));
+}
+
+/**
+ * A stored batch as its list of entries: packed ones as lists (type code or name, body values, at,
+ * priority code or name), the others as objects. AppError INVALID_INPUT when it is neither JSON
+ * text that is a list (before migration 012) nor bytes of this format.
+ */
+export function parseBatch(data: string | Buffer, runId: string, seq: number): unknown[] {
+  if (typeof data !== 'string') return decodeBatch(data, runId, seq);
   let entries: unknown;
   try {
     entries = JSON.parse(data);
@@ -83,44 +106,44 @@ export function parseBatch(data: string, runId: string, seq: number): unknown[] 
   return entries;
 }
 
-/** An event's entry in a batch, before JSON.stringify: its packed list, or else its toBatchEntry object. */
-function batchEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): unknown {
-  return packedEntry(event, runGraphId, previousAt) ?? toBatchEntry(event, runGraphId, previousAt);
-}
-
-/**
- * `event`'s packed entry (see stringifyBatch), or undefined when it has none: its keys are not its
- * type's shape, its graph is not its run's, or a value is one JSON.stringify would leave out of an
- * object (undefined, a function, a symbol), which in a list it would write as null. An `at` equal
- * to the entry before's is stored as 0 (see toBatchEntry).
- */
-export function packedEntry(event: RunEvent, runGraphId: string, previousAt: string | undefined): unknown[] | undefined {
-  const shape = SHAPES[event.type] as Shape<RunEventType> | undefined;
-  if (shape === undefined || event.graphId !== runGraphId || !hasKeys(event, shape.keys)) return undefined;
-  const entry = shape.entry(event, event.at === previousAt ? 0 : event.at, priorityCode(event.priority));
-  for (let i = 1; i < entry.length; i++) {
-    const value = entry[i];
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
+/** A binary batch's entries (see batchParts), packed ones as lists of codes and values. */
+function decodeBatch(data: Buffer, runId: string, seq: number): unknown[] {
+  const reader = new ByteReader(data, `events ${runId}#${seq}…`);
+  const format = reader.byte();
+  if (format !== FORMAT) throw new AppError('INVALID_INPUT', `events ${runId}#${seq}… are in format ${format}; this Flowcast reads format ${FORMAT}`);
+  const entries: unknown[] = [];
+  while (!reader.done) {
+    const code = reader.byte();
+    if (code === OBJECT) {
+      entries.push(reader.value());
+      continue;
+    }
+    const shape = SHAPE_BY_CODE[code];
+    if (!shape) throw new AppError('INVALID_INPUT', `event ${runId}#${seq + entries.length} starts with ${code}, which is neither a type's code nor ${OBJECT} (an object)`);
+    const entry: unknown[] = [code];
+    for (let i = 0; i <= shape.body.length; i++) entry.push(reader.value());
+    entry.push(reader.byte());
+    entries.push(entry);
   }
-  return entry;
+  return entries;
 }
 
 /**
  * One event shape: its type and the code that stands for it in a packed entry, its body keys, its
- * own keys in order (those its entry leaves out too), and its packed entry given its `at` and its
- * priority's code as stored.
+ * own keys in order (those its entry leaves out too), and how its body values are written.
  */
 interface Shape<T extends RunEventType> {
   type: T;
   code: number;
   body: readonly string[];
   keys: readonly string[];
-  entry(event: Extract<RunEvent, { type: T }>, at: unknown, priority: number | undefined): unknown[];
+  /** Writes the body values in order; false as soon as one is a value JSON leaves out of an object (see ByteWriter.value). */
+  write(writer: ByteWriter, event: Extract<RunEvent, { type: T }>): boolean;
 }
 
 /** Every shape's keys end so: the emitter adds runId, graphId, at and priority after the body, and the log adds seq. */
-function shape<T extends RunEventType>(type: T, code: number, body: readonly string[], entry: Shape<T>['entry']): Shape<T> {
-  return { type, code, body, keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], entry };
+function shape<T extends RunEventType>(type: T, code: number, body: readonly string[], write: Shape<T>['write']): Shape<T> {
+  return { type, code, body, keys: ['type', ...body, 'runId', 'graphId', 'at', 'priority', 'seq'], write };
 }
 
 /** A priority's code in a packed entry is its index here. Stored: never reorder. */
@@ -138,28 +161,28 @@ function priorityCode(priority: unknown): number | undefined {
 }
 
 /**
- * The shapes the engine emits, as its emit calls write their bodies. An entry is its type's code,
- * then its body keys' values in order, then at and the priority's code (test/store/batch.test.ts
- * reads each back). Each is a list literal, not a loop over `body`: reading the keys by name is
- * what keeps writing fast. Types left out are rare (pauses, notices) and are stored as objects.
- * The codes are stored: never change one, and give a new shape the next free one.
+ * The shapes the engine emits, as its emit calls write their bodies: each writes its body keys'
+ * values in order (test/store/batch.test.ts reads each back). By name, not a loop over `body`:
+ * reading the keys by name is what keeps writing fast. Types left out are rare (pauses, notices)
+ * and are stored as objects. The codes are stored: never change one, and give a new shape the
+ * next free one.
  */
 const SHAPES: { readonly [T in RunEventType]?: Shape<T> } = {
-  RunQueued: shape('RunQueued', 0, ['input'], (e, at, p) => [0, e.input, at, p]),
-  RunStarted: shape('RunStarted', 1, ['input', 'maxSteps'], (e, at, p) => [1, e.input, e.maxSteps, at, p]),
-  NodeStarted: shape('NodeStarted', 2, ['nodeId', 'step', 'iteration', 'attempt', 'input'], (e, at, p) =>
-    [2, e.nodeId, e.step, e.iteration, e.attempt, e.input, at, p]),
-  NodeCompleted: shape('NodeCompleted', 3, ['nodeId', 'step', 'iteration', 'attempt', 'stateUpdate', 'bytes', 'durationMs'], (e, at, p) =>
-    [3, e.nodeId, e.step, e.iteration, e.attempt, e.stateUpdate, e.bytes, e.durationMs, at, p]),
-  NodeFailed: shape('NodeFailed', 4, ['nodeId', 'step', 'iteration', 'attempt', 'error', 'willRetry', 'retryInMs', 'durationMs'], (e, at, p) =>
-    [4, e.nodeId, e.step, e.iteration, e.attempt, e.error, e.willRetry, e.retryInMs, e.durationMs, at, p]),
-  NodeSkipped: shape('NodeSkipped', 5, ['nodeId', 'step', 'reason'], (e, at, p) => [5, e.nodeId, e.step, e.reason, at, p]),
-  Transition: shape('Transition', 6, ['from', 'to', 'step'], (e, at, p) => [6, e.from, e.to, e.step, at, p]),
-  DataFlow: shape('DataFlow', 7, ['from', 'to', 'step', 'bytes'], (e, at, p) => [7, e.from, e.to, e.step, e.bytes, at, p]),
-  Progress: shape('Progress', 8, ['percent', 'message', 'nodeId'], (e, at, p) => [8, e.percent, e.message, e.nodeId, at, p]),
-  RunCompleted: shape('RunCompleted', 9, ['finalState', 'durationMs'], (e, at, p) => [9, e.finalState, e.durationMs, at, p]),
-  RunFailed: shape('RunFailed', 10, ['error', 'nodeId', 'durationMs'], (e, at, p) => [10, e.error, e.nodeId, e.durationMs, at, p]),
-  RunCancelled: shape('RunCancelled', 11, ['reason', 'durationMs'], (e, at, p) => [11, e.reason, e.durationMs, at, p]),
+  RunQueued: shape('RunQueued', 0, ['input'], (w, e) => w.value(e.input)),
+  RunStarted: shape('RunStarted', 1, ['input', 'maxSteps'], (w, e) => w.value(e.input) && w.value(e.maxSteps)),
+  NodeStarted: shape('NodeStarted', 2, ['nodeId', 'step', 'iteration', 'attempt', 'input'], (w, e) =>
+    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.input)),
+  NodeCompleted: shape('NodeCompleted', 3, ['nodeId', 'step', 'iteration', 'attempt', 'stateUpdate', 'bytes', 'durationMs'], (w, e) =>
+    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.stateUpdate) && w.value(e.bytes) && w.value(e.durationMs)),
+  NodeFailed: shape('NodeFailed', 4, ['nodeId', 'step', 'iteration', 'attempt', 'error', 'willRetry', 'retryInMs', 'durationMs'], (w, e) =>
+    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.error) && w.value(e.willRetry) && w.value(e.retryInMs) && w.value(e.durationMs)),
+  NodeSkipped: shape('NodeSkipped', 5, ['nodeId', 'step', 'reason'], (w, e) => w.value(e.nodeId) && w.value(e.step) && w.value(e.reason)),
+  Transition: shape('Transition', 6, ['from', 'to', 'step'], (w, e) => w.value(e.from) && w.value(e.to) && w.value(e.step)),
+  DataFlow: shape('DataFlow', 7, ['from', 'to', 'step', 'bytes'], (w, e) => w.value(e.from) && w.value(e.to) && w.value(e.step) && w.value(e.bytes)),
+  Progress: shape('Progress', 8, ['percent', 'message', 'nodeId'], (w, e) => w.value(e.percent) && w.value(e.message) && w.value(e.nodeId)),
+  RunCompleted: shape('RunCompleted', 9, ['finalState', 'durationMs'], (w, e) => w.value(e.finalState) && w.value(e.durationMs)),
+  RunFailed: shape('RunFailed', 10, ['error', 'nodeId', 'durationMs'], (w, e) => w.value(e.error) && w.value(e.nodeId) && w.value(e.durationMs)),
+  RunCancelled: shape('RunCancelled', 11, ['reason', 'durationMs'], (w, e) => w.value(e.reason) && w.value(e.durationMs)),
 };
 
 /** The shapes by code. */

@@ -9,8 +9,8 @@ import type { CommitBatch } from './types.ts';
 const MAX_SEQ = 2 ** 32 - 1;
 /** Events per stored batch of a run's events. */
 const EVENTS_PER_BATCH = 64;
-/** A batch of events whose text passes this many characters is split into parts of at most about this many (batchParts). */
-const BATCH_CHARS = 64 * 1024;
+/** A batch of events whose bytes pass this many is split into parts of at most about this many (batchParts). */
+const BATCH_BYTES = 64 * 1024;
 
 /** Consecutive events of one run, gathered by write to be stored as one batch. */
 interface OpenBatch { no: number; graphId: string; first: number; last: number; events: RunEvent[] }
@@ -18,14 +18,14 @@ interface OpenBatch { no: number; graphId: string; first: number; last: number; 
 /**
  * The SQLite store's events: stored in batches, a row per run and stretch of consecutive seqs
  * (migration 006), keyed by (run_no << 32) | seq (007), their entries packed (010, 011; see
- * batch.ts). Prepares its statements on the store's connection; its methods run inside the
+ * batch.ts), as bytes since 012. Prepares its statements on the store's connection; its methods run inside the
  * store's transactions.
  */
 export class SqliteEvents {
-  readonly #readBatches: Database.Statement<{ no: number; from: number }, { seq: number; data: string }>;
+  readonly #readBatches: Database.Statement<{ no: number; from: number }, { seq: number; data: string | Buffer }>;
   readonly #lastSeqOf: Database.Statement<{ no: number }, { last_seq: number }>;
-  readonly #insertBatch: Database.Statement<[number, number, number, number, number, string]>;
-  readonly #runBatches: Database.Statement<{ no: number }, { key: number; seq: number; data: string }>;
+  readonly #insertBatch: Database.Statement<[number, number, number, number, number, Buffer]>;
+  readonly #runBatches: Database.Statement<{ no: number }, { key: number; seq: number; data: string | Buffer }>;
   readonly #rewriteBatch: Database.Statement<[string, number]>;
 
   constructor(db: Database.Database) {
@@ -94,7 +94,7 @@ export class SqliteEvents {
 
   /** Stores an open batch of a run's events (see write). */
   #close(runId: string, batch: OpenBatch, open: Map<string, OpenBatch>, written: Map<string, number>): void {
-    for (const part of batchParts(batch.events, batch.graphId, BATCH_CHARS)) this.#insertBatch.run(batch.no, part.first, batch.no, part.first, part.last, part.text);
+    for (const part of batchParts(batch.events, batch.graphId, BATCH_BYTES)) this.#insertBatch.run(batch.no, part.first, batch.no, part.first, part.last, part.data);
     written.set(runId, batch.last);
     open.delete(runId);
   }

@@ -118,7 +118,8 @@ async function flowcastOnce(path: string, events: number): Promise<number> {
  * event (`rows`, the layout of SQLite migrations 001–005) or one row per run and transaction
  * holding a JSON list of at most 64 of them (`batches`, the store's layout: keyed (run_no << 32) |
  * seq since 007, a time that repeats the one before written as 0, each event a list of its values
- * since 010).
+ * since 010). The store has written those lists as bytes since 012 (src/store/bytes.ts); the raw
+ * writer keeps JSON.stringify, what a writer with no encoder of its own would use.
  */
 async function rawOnce(path: string, events: number, layout: 'rows' | 'batches'): Promise<number> {
   const db = new Database(path);
@@ -155,7 +156,7 @@ async function rawOnce(path: string, events: number, layout: 'rows' | 'batches')
       batch = open.get(no);
       if (!batch) open.set(no, (batch = { first: run.lastSeq + 1, at: undefined, entries: [] }));
       run.lastSeq++;
-      // Packed as the store packs it (src/store/batch.ts, migration 011): Progress is code 8, a priority its index in LOW, NORMAL, HIGH, CRITICAL.
+      // Packed as the store packs it (src/store/batch.ts, migrations 010 and 011): Progress is code 8, a priority its index in LOW, NORMAL, HIGH, CRITICAL.
       batch.entries.push([8, event.percent, event.message, event.nodeId, event.at === batch.at ? 0 : event.at, PRIORITY_CODES.indexOf(event.priority)]);
       batch.at = event.at;
     }

@@ -136,11 +136,11 @@ async function probeRun(shape: Shape, path: string): Promise<{ commits: number; 
 }
 
 /** The rows of the latest run the SQLite store at `path` wrote. */
-function lastRunRows(path: string): { run: Record<string, unknown>; events: Array<{ seq: number; last_seq: number; data: string }> } {
+function lastRunRows(path: string): { run: Record<string, unknown>; events: Array<{ seq: number; last_seq: number; data: string | Buffer }> } {
   const db = new Database(path, { readonly: true });
   try {
     const run = db.prepare<[], Record<string, unknown>>('SELECT * FROM runs ORDER BY no DESC LIMIT 1').get()!;
-    const events = db.prepare<[number], { seq: number; last_seq: number; data: string }>('SELECT seq, last_seq, data FROM events WHERE run_no = ? ORDER BY key').all(run['no'] as number);
+    const events = db.prepare<[number], { seq: number; last_seq: number; data: string | Buffer }>('SELECT seq, last_seq, data FROM events WHERE run_no = ? ORDER BY key').all(run['no'] as number);
     return { run, events };
   } finally {
     db.close();
@@ -160,7 +160,7 @@ async function rawCommitRunner(path: string, rows: ReturnType<typeof lastRunRows
   db.pragma('wal_autocheckpoint = 10000');
   const columns = Object.keys(rows.run).filter((column) => column !== 'no');
   const insertRun = db.prepare<unknown[]>(`INSERT INTO runs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
-  const insertEvents = db.prepare<[number, number, number, number, number, string]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
+  const insertEvents = db.prepare<[number, number, number, number, number, string | Buffer]>('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
   const values = columns.map((column) => rows.run[column]);
   const idAt = columns.indexOf('id');
   const commit = db.transaction(() => {

@@ -7,6 +7,7 @@ import { sleep } from '../../src/common/async.ts';
 import { AppError } from '../../src/common/errors.ts';
 import { applyEvent, toRecord, type NodeSnapshot, type RunRecord, type RunSnapshot } from '../../src/events/snapshot.ts';
 import type { RunEvent } from '../../src/events/types.ts';
+import { parseBatch } from '../../src/store/batch.ts';
 import { loadMigrations } from '../../src/store/migrate.ts';
 import { nodeData, runParams, toBatchEntry, toEventData } from '../../src/store/rows.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
@@ -14,7 +15,7 @@ import type { CommitBatch, Store } from '../../src/store/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { END } from '../../src/graph/types.ts';
 import { composeOn } from '../utils/flowcast.ts';
-import { makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
+import { inEngineOrder, makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
 import { expectAppError, runStoreSpec, snapshot } from './spec.ts';
 
 let specDir = '';
@@ -64,11 +65,38 @@ describe('SQLite store', () => {
     await store.createRun(run, []);
     return { store, run };
   }
+  /** Every stored event batch in key order: its first seq, its `data` as stored, and its entries as the store reads them. */
+  function storedBatches(): Array<{ seq: number; data: string | Buffer; entries: unknown[] }> {
+    return withRaw((db) => db.prepare<[], { seq: number; data: string | Buffer }>('SELECT seq, data FROM events ORDER BY key').all())
+      .map((row) => ({ ...row, entries: parseBatch(row.data, 'raw', row.seq) }));
+  }
+  /**
+   * Writes the batch from `seq` back with its entries changed by `change`, as the JSON text of a
+   * batch written before migration 012, which the store still reads: SQL cannot edit the bytes
+   * written since, as json_set edited the text.
+   */
+  function rewriteBatch(seq: number, change: (entries: unknown[]) => void): void {
+    withRaw((db) => {
+      const data = db.prepare<[number], string | Buffer>('SELECT data FROM events WHERE seq = ?').pluck().get(seq)!;
+      const entries = parseBatch(data, 'raw', seq);
+      change(entries);
+      db.prepare('UPDATE events SET data = ? WHERE seq = ?').run(JSON.stringify(entries), seq);
+    });
+  }
+  /** Where an entry keeps its stored `at` (0: the entry before's) or priority: last but one and last of a packed one (a list), those keys of an object one. */
+  function entryField(entry: unknown, key: 'at' | 'priority'): { get(): unknown; set(value: unknown): void } {
+    if (Array.isArray(entry)) {
+      const index = entry.length - (key === 'at' ? 2 : 1);
+      return { get: () => entry[index] as unknown, set: (value) => { entry[index] = value; } };
+    }
+    const object = entry as Record<string, unknown>;
+    return { get: () => object[key], set: (value) => { object[key] = value; } };
+  }
   const appliedMigrations = (): unknown[] => withRaw((db) => db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all());
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index'], [10, 'packed_events'], [11, 'coded_events']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index'], [10, 'packed_events'], [11, 'coded_events'], [12, 'binary_events']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
@@ -135,6 +163,33 @@ describe('SQLite store', () => {
     await store.close();
     const rows = withRaw((db) => db.prepare<[], { key: number; run_no: number; seq: number; last_seq: number }>('SELECT key, run_no, seq, last_seq FROM events ORDER BY key').all());
     expect(rows.map((r) => [r.key - r.run_no * 2 ** 32, r.last_seq])).toStrictEqual([[1, 3], [4, 5], [6, 7], [1, 1]]);
+  });
+
+  it('reads the event batches of a file written before migration 012, JSON text, and stores the batches after them as bytes', async () => {
+    const run = makeRun({ status: 'RUNNING' });
+    const objects = makeEvents(run.id, 1, 3);
+    // Two Transitions as the engine emits them, in one millisecond: packed, the second's at 0.
+    const packed = [4, 5].map((seq) => ({ ...inEngineOrder(makeEvent(run.id, seq, 'Transition')), at: makeEvent(run.id, 4).at }));
+    mkdirSync(dirname(file), { recursive: true });
+    withRaw((db) => {
+      migrateTo(db, 11);
+      const insertRun = db.prepare("INSERT INTO runs (id, graph_id, status, priority, data, pending, nodes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '[]', '{}', ?, ?)");
+      const no = Number(insertRun.run(...runParams(run)).lastInsertRowid);
+      // As 011 stored them: a JSON list of object entries, and one of packed entries (type code 6, body, at, priority code 1: NORMAL).
+      const insertBatch = db.prepare('INSERT INTO events (key, run_no, seq, last_seq, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)');
+      insertBatch.run(no, 1, no, 1, 3, JSON.stringify(objects.map((event, i) => toBatchEntry(event, run.graphId, objects[i - 1]?.at))));
+      insertBatch.run(no, 4, no, 4, 5, JSON.stringify([[6, 'a', 'b', 4, packed[0]!.at, 1], [6, 'a', 'b', 5, 0, 1]]));
+    });
+    const store = openSqliteStore(file);
+    const before = [...objects, ...packed];
+    expect(await store.readEvents(run.id, 0, 10)).toStrictEqual(before);
+    // Packed entries come back with their keys in the order the engine gave them.
+    expect((await store.readEvents(run.id, 3, 10)).map((event) => JSON.stringify(event))).toStrictEqual(packed.map((event) => JSON.stringify(event)));
+    expect(await store.lastSeq(run.id)).toBe(5);
+    await store.commit({ events: makeEvents(run.id, 6, 7), runs: [], nodes: [], checkpoints: [] });
+    expect(await store.readEvents(run.id, 2, 10)).toStrictEqual([...before.slice(2), ...makeEvents(run.id, 6, 7)]);
+    await store.close();
+    expect(withRaw((db) => db.prepare<[], string>('SELECT typeof(data) FROM events ORDER BY key').pluck().all())).toStrictEqual(['text', 'text', 'blob']);
   });
 
   it('creates missing parent directories and records every migration it applies', async () => {
@@ -214,6 +269,7 @@ describe('SQLite store', () => {
       const expected = events.filter((e) => e.seq > after).slice(0, limit);
       expect(await store.readEvents(run.id, after, limit), `after ${after}, limit ${limit}`).toStrictEqual(expected);
     }
+    // The length of a BLOB is its bytes.
     const sizes = withRaw((db) => db.prepare<[], number>('SELECT length(data) FROM events').pluck().all());
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
     expect(await store.lastSeq(run.id)).toBe(160);
@@ -254,15 +310,14 @@ describe('SQLite store', () => {
     const event = (seq: number): RunEvent => ({ ...makeEvent(run.id, seq, 'NodeStarted'), at: at(seq), ...(seq > 70 ? { input: { pad: 'x'.repeat(20_000) } } : {}) } as RunEvent);
     const events = Array.from({ length: 80 }, (_, i) => event(i + 1));
     await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
-    const batches = withRaw((db) => db.prepare<[], { seq: number; data: string }>('SELECT seq, data FROM events ORDER BY key').all())
-      .map((row) => ({ seq: row.seq, ats: (JSON.parse(row.data) as Array<{ at: unknown }>).map((entry) => entry.at) }));
+    const batches = storedBatches().map((batch) => ({ seq: batch.seq, ats: batch.entries.map((entry) => entryField(entry, 'at').get()) }));
     expect(batches.map((b) => b.seq)).toStrictEqual([1, 65, 74, 77, 80]);
     expect(batches[0]!.ats.filter((a) => a !== 0)).toStrictEqual([at(1), at(31)]);
     for (const batch of batches) expect(batch.ats[0], `batch from ${batch.seq}`).toBe(at(batch.seq));
     expect(batches.flatMap((b) => b.ats).filter((a) => a !== 0)).toStrictEqual([at(1), at(31), at(65), at(71), at(74), at(77), at(80)]);
     for (const after of [0, 5, 30, 31, 64, 66, 72, 79]) expect(await store.readEvents(run.id, after, 3), `after ${after}`).toStrictEqual(events.slice(after, after + 3));
     // A batch that starts with a 0 has no time to take.
-    withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[0].at', 0) WHERE seq = 65").run());
+    rewriteBatch(65, (entries) => entryField(entries[0], 'at').set(0));
     await expectAppError(store.readEvents(run.id, 64, 1), 'INVALID_INPUT', /takes its time \(at 0\) from the event before it/);
     await store.close();
   });
@@ -274,7 +329,7 @@ describe('SQLite store', () => {
     const runs = [await f.engine.run('fan-out', {}), await f.engine.run('code-review', { code: 'function a() { return 1 }', threshold: 101, max_iterations: 2 })];
     const stored = (await Promise.all(runs.map((run) => f.events(run.id)))).flat();
     expect(stored.map((event) => JSON.stringify(event))).toStrictEqual(published.map((event) => JSON.stringify(event)));
-    const entries = withRaw((db) => db.prepare<[], string>('SELECT data FROM events ORDER BY key').pluck().all()).flatMap((data) => JSON.parse(data) as unknown[]);
+    const entries = storedBatches().flatMap((batch) => batch.entries);
     expect(entries).toHaveLength(stored.length);
     // All but the notices (max iterations reached) are lists.
     expect(stored.filter((_, i) => !Array.isArray(entries[i])).map((event) => event.type)).toStrictEqual(stored.filter((event) => event.type === 'SystemNotice').map((event) => event.type));
@@ -282,7 +337,7 @@ describe('SQLite store', () => {
     await f.close();
   });
 
-  it('writes a batch as the text of its entries without building them, and leaves the events it was given as they were, even when writing fails', async () => {
+  it('writes a batch as its events\' entries without building them, and leaves the events it was given as they were, even when writing fails', async () => {
     const { store, run } = await storeWithRun();
     const first = makeEvent(run.id, 1, 'RunStarted');
     // An event emitted with the time of the one before it, and one with its priority set in its body (before its time).
@@ -290,14 +345,16 @@ describe('SQLite store', () => {
     const events: RunEvent[] = [first, { ...makeEvent(run.id, 2, 'NodeStarted'), at: first.at }, { type: 'SystemNotice', priority: 'HIGH', ...notice } as RunEvent];
     const foreign = [makeEvent(run.id, 4, 'Progress'), makeEvent(run.id, 5, 'Progress', 'other-graph')];
     const asGiven = (list: RunEvent[]): string[] => list.map((event) => JSON.stringify(event));
+    // As text, the decoded entries are what the batch's JSON text was before migration 012, keys in the same order.
     const entriesText = (list: RunEvent[]): string => JSON.stringify(list.map((event, i) => toBatchEntry(event, run.graphId, list[i - 1]?.at)));
     const before = asGiven([...events, ...foreign]);
     await store.commit({ events, runs: [], nodes: [], checkpoints: [] });
     await store.commit({ events: foreign, runs: [], nodes: [], checkpoints: [] });
     expect(asGiven([...events, ...foreign])).toStrictEqual(before);
-    const stored = withRaw((db) => db.prepare<[], string>('SELECT data FROM events ORDER BY key').pluck().all());
-    expect(stored).toStrictEqual([entriesText(events), entriesText(foreign)]);
-    expect(JSON.parse(stored[0]!)[1]).toMatchObject({ type: 'NodeStarted', at: 0 });
+    const stored = storedBatches();
+    expect(stored.map((batch) => Buffer.isBuffer(batch.data))).toStrictEqual([true, true]);
+    expect(stored.map((batch) => JSON.stringify(batch.entries))).toStrictEqual([entriesText(events), entriesText(foreign)]);
+    expect(stored[0]!.entries[1]).toMatchObject({ type: 'NodeStarted', at: 0 });
     expect(await store.readEvents(run.id, 0, 10)).toStrictEqual([...events, ...foreign]);
 
     // A value JSON cannot hold fails the commit, and the events are whole again for the retry.
@@ -312,7 +369,7 @@ describe('SQLite store', () => {
   it('rejects a stored event that no longer decodes', async () => {
     const { store, run } = await storeWithRun();
     await store.commit({ events: makeEvents(run.id, 1, 2), runs: [], nodes: [], checkpoints: [] });
-    withRaw((db) => db.prepare("UPDATE events SET data = json_set(data, '$[1].priority', 'URGENT')").run());
+    rewriteBatch(1, (entries) => entryField(entries[1], 'priority').set('URGENT'));
     expect(await store.readEvents(run.id, 0, 1)).toHaveLength(1);
     await expectAppError(store.readEvents(run.id, 0, 10), 'INVALID_INPUT', /priority/);
     await store.close();
@@ -362,9 +419,9 @@ describe('SQLite store', () => {
     const running = makeNodeRow(run.id, 'b', { status: 'RUNNING' });
     await store.commit({ events, runs: [{ ...run, status: 'RUNNING' }], nodes: [running], checkpoints: [] });
     // One row for the commit's two events of the run, each with its type first and graphId only where it is not the run's.
-    const stored = withRaw((db) => db.prepare<[], { seq: number; last_seq: number; data: string }>('SELECT seq, last_seq, data FROM events').all());
+    const stored = withRaw((db) => db.prepare<[], { seq: number; last_seq: number; data: string | Buffer }>('SELECT seq, last_seq, data FROM events').all());
     expect(stored.map((row) => [row.seq, row.last_seq])).toStrictEqual([[1, 2]]);
-    const entries = JSON.parse(stored[0]!.data) as object[];
+    const entries = parseBatch(stored[0]!.data, run.id, 1) as object[];
     expect(entries.map((data) => Object.keys(data).filter((key) => ['runId', 'seq', 'type', 'graphId'].includes(key)))).toStrictEqual([['type'], ['type', 'graphId']]);
     // One insert for the run as the commit left it: its nodes in its row, untouched ones as null.
     const row = (): { status: string; nodes: string; rows: string[] } => withRaw((db) => ({
