@@ -49,7 +49,7 @@ const writer = new ByteWriter();
  */
 export function batchParts(events: readonly RunEvent[], runGraphId: string, maxBytes: number): BatchPart[] {
   const parts: BatchPart[] = [];
-  writer.pos = 0;
+  writer.reset();
   writer.byte(FORMAT);
   let from = 0;
   let previousAt: string | undefined;
@@ -61,7 +61,7 @@ export function batchParts(events: readonly RunEvent[], runGraphId: string, maxB
       // This entry starts the next part, with its own time.
       writer.pos = start;
       parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, data: writer.take(0) });
-      writer.pos = 0;
+      writer.reset();
       writer.byte(FORMAT);
       writeEntry(event, runGraphId, undefined);
       from = i;

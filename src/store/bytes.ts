@@ -8,7 +8,7 @@ import { AppError } from '../common/errors.ts';
  * - 0x00–0x7f: that integer;
  * - UINT: an integer of 128 to 2^32 - 1, as a varint (7 bits a byte, low bits first);
  * - FLOAT: any other number, as a little-endian float64; NaN and ±Infinity are NULL, as JSON writes them;
- * - STRING: a varint byte length, then UTF-8 (strings of ASCII only; others are JSON);
+ * - STRING: a varint length, then the string's bytes (ASCII strings only; any other is JSON);
  * - NULL, TRUE, FALSE;
  * - OBJECT: a plain object (its prototype Object.prototype or null, no toJSON): its keys, each a
  *   value (STRING or JSON) followed by its value, then END; keys whose values JSON leaves out
@@ -31,22 +31,36 @@ const MAX_DEPTH = 32;
 const MAX_INLINE = 0x7f;
 const MAX_UINT = 0xffff_ffff;
 
+/** A ByteWriter's buffer to begin with, and the size past which `reset` lets a grown one go. */
+const INITIAL_BYTES = 16 * 1024;
+const KEPT_BYTES = 1024 * 1024;
+
 /**
  * Writes into one growing buffer, reused for every batch: `take` copies out what was written
- * since `start`. Not reentrant (one writer per store, used within a call).
+ * since `start`. Not reentrant: batch.ts keeps one, used within one synchronous call at a time.
  */
 export class ByteWriter {
-  #buffer = Buffer.allocUnsafeSlow(16 * 1024);
+  #buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES);
   #view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
   pos = 0;
+
+  /** Starts writing from the beginning again; a buffer that one large value grew past KEPT_BYTES is let go. */
+  reset(): void {
+    this.pos = 0;
+    if (this.#buffer.length > KEPT_BYTES) this.#allocate(INITIAL_BYTES);
+  }
 
   /** Makes room for `bytes` more. */
   reserve(bytes: number): void {
     if (this.pos + bytes <= this.#buffer.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.pos + bytes));
-    this.#buffer.copy(grown, 0, 0, this.pos);
-    this.#buffer = grown;
-    this.#view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+    const old = this.#buffer;
+    this.#allocate(Math.max(old.length * 2, this.pos + bytes));
+    old.copy(this.#buffer, 0, 0, this.pos);
+  }
+
+  #allocate(bytes: number): void {
+    this.#buffer = Buffer.allocUnsafeSlow(bytes);
+    this.#view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
   }
 
   /** A copy of the bytes from `start` to the end. */

@@ -83,10 +83,15 @@ describe('ByteWriter and ByteReader', () => {
     const writer = new ByteWriter();
     writer.value('a');
     const first = writer.take(0);
-    writer.pos = 0;
-    writer.value({ text: 'y'.repeat(100_000) });
+    writer.reset();
+    writer.value({ text: 'y'.repeat(2_000_000) });
+    const large = writer.take(0);
+    // Past 1 MiB, reset lets the grown buffer go; what was taken stays.
+    writer.reset();
+    writer.value('b');
     expect(read(first)).toStrictEqual(['a']);
-    expect(read(writer.take(0))).toStrictEqual([{ text: 'y'.repeat(100_000) }]);
+    expect(read(large)).toStrictEqual([{ text: 'y'.repeat(2_000_000) }]);
+    expect(read(writer.take(0))).toStrictEqual(['b']);
   });
 
   it('rejects bytes cut short or with an unknown tag, saying where', async () => {
