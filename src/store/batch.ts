@@ -169,20 +169,20 @@ function priorityCode(priority: unknown): number | undefined {
  */
 const SHAPES: { readonly [T in RunEventType]?: Shape<T> } = {
   RunQueued: shape('RunQueued', 0, ['input'], (w, e) => w.value(e.input)),
-  RunStarted: shape('RunStarted', 1, ['input', 'maxSteps'], (w, e) => w.value(e.input) && w.value(e.maxSteps)),
+  RunStarted: shape('RunStarted', 1, ['input', 'maxSteps'], (w, e) => w.value(e.input) && w.int(e.maxSteps)),
   NodeStarted: shape('NodeStarted', 2, ['nodeId', 'step', 'iteration', 'attempt', 'input'], (w, e) =>
-    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.input)),
+    w.str(e.nodeId) && w.int(e.step) && w.int(e.iteration) && w.int(e.attempt) && w.value(e.input)),
   NodeCompleted: shape('NodeCompleted', 3, ['nodeId', 'step', 'iteration', 'attempt', 'stateUpdate', 'bytes', 'durationMs'], (w, e) =>
-    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.stateUpdate) && w.value(e.bytes) && w.value(e.durationMs)),
+    w.str(e.nodeId) && w.int(e.step) && w.int(e.iteration) && w.int(e.attempt) && w.value(e.stateUpdate) && w.int(e.bytes) && w.value(e.durationMs)),
   NodeFailed: shape('NodeFailed', 4, ['nodeId', 'step', 'iteration', 'attempt', 'error', 'willRetry', 'retryInMs', 'durationMs'], (w, e) =>
-    w.value(e.nodeId) && w.value(e.step) && w.value(e.iteration) && w.value(e.attempt) && w.value(e.error) && w.value(e.willRetry) && w.value(e.retryInMs) && w.value(e.durationMs)),
-  NodeSkipped: shape('NodeSkipped', 5, ['nodeId', 'step', 'reason'], (w, e) => w.value(e.nodeId) && w.value(e.step) && w.value(e.reason)),
-  Transition: shape('Transition', 6, ['from', 'to', 'step'], (w, e) => w.value(e.from) && w.value(e.to) && w.value(e.step)),
-  DataFlow: shape('DataFlow', 7, ['from', 'to', 'step', 'bytes'], (w, e) => w.value(e.from) && w.value(e.to) && w.value(e.step) && w.value(e.bytes)),
-  Progress: shape('Progress', 8, ['percent', 'message', 'nodeId'], (w, e) => w.value(e.percent) && w.value(e.message) && w.value(e.nodeId)),
+    w.str(e.nodeId) && w.int(e.step) && w.int(e.iteration) && w.int(e.attempt) && w.value(e.error) && w.value(e.willRetry) && w.value(e.retryInMs) && w.value(e.durationMs)),
+  NodeSkipped: shape('NodeSkipped', 5, ['nodeId', 'step', 'reason'], (w, e) => w.str(e.nodeId) && w.int(e.step) && w.str(e.reason)),
+  Transition: shape('Transition', 6, ['from', 'to', 'step'], (w, e) => w.str(e.from) && w.str(e.to) && w.int(e.step)),
+  DataFlow: shape('DataFlow', 7, ['from', 'to', 'step', 'bytes'], (w, e) => w.str(e.from) && w.str(e.to) && w.int(e.step) && w.int(e.bytes)),
+  Progress: shape('Progress', 8, ['percent', 'message', 'nodeId'], (w, e) => w.int(e.percent) && w.str(e.message) && w.str(e.nodeId)),
   RunCompleted: shape('RunCompleted', 9, ['finalState', 'durationMs'], (w, e) => w.value(e.finalState) && w.value(e.durationMs)),
-  RunFailed: shape('RunFailed', 10, ['error', 'nodeId', 'durationMs'], (w, e) => w.value(e.error) && w.value(e.nodeId) && w.value(e.durationMs)),
-  RunCancelled: shape('RunCancelled', 11, ['reason', 'durationMs'], (w, e) => w.value(e.reason) && w.value(e.durationMs)),
+  RunFailed: shape('RunFailed', 10, ['error', 'nodeId', 'durationMs'], (w, e) => w.value(e.error) && w.str(e.nodeId) && w.value(e.durationMs)),
+  RunCancelled: shape('RunCancelled', 11, ['reason', 'durationMs'], (w, e) => w.str(e.reason) && w.value(e.durationMs)),
 };
 
 /** The shapes by code. */

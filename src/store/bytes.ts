@@ -111,6 +111,23 @@ export class ByteWriter {
     }
   }
 
+  /** A value that is usually a small integer (a step, an attempt): that case at once, any other as value(). */
+  int(value: unknown): boolean {
+    if (typeof value === 'number' && (value & 0x7f) === value) {
+      this.reserve(1);
+      this.#buffer[this.pos++] = value;
+      return true;
+    }
+    return this.value(value);
+  }
+
+  /** A value that is usually a string (a node id): that case at once, any other as value(). */
+  str(value: unknown): boolean {
+    if (typeof value !== 'string') return this.value(value);
+    this.string(value);
+    return true;
+  }
+
   /** A non-null object: OBJECT or ARRAY when it is a plain one within MAX_DEPTH, else JSON. */
   #object(value: object, depth: number): void {
     const proto: unknown = Object.getPrototypeOf(value);

@@ -63,6 +63,18 @@ describe('ByteWriter and ByteReader', () => {
     expect(write(0.5)[0]).toBe(TAG.FLOAT);
   });
 
+  it('writes what int and str are given as value does, whatever its type', () => {
+    const values: unknown[] = [0, 127, 128, -0, -1, 0.5, Number.NaN, 2 ** 32 + 5, 'n0', 'ü', null, { n: 1 }, [1], true];
+    for (const value of values) {
+      for (const method of ['int', 'str'] as const) {
+        const writer = new ByteWriter();
+        expect(writer[method](value)).toBe(true);
+        expect(writer.take(0), `${method}(${String(value)})`).toStrictEqual(write(value));
+      }
+    }
+    for (const method of ['int', 'str'] as const) expect(new ByteWriter()[method](undefined)).toBe(false);
+  });
+
   it('leaves out undefined, functions and symbols, writing nothing, as JSON leaves them out of an object', () => {
     const writer = new ByteWriter();
     for (const value of [undefined, () => 1, Symbol('s')]) expect(writer.value(value)).toBe(false);
