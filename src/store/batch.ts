@@ -50,8 +50,7 @@ const writer = new ByteWriter();
  */
 export function batchParts(events: readonly RunEvent[], runGraphId: string, maxBytes: number): BatchPart[] {
   const parts: BatchPart[] = [];
-  writer.reset();
-  writer.byte(FORMAT);
+  startPart();
   let from = 0;
   let previousAt: string | undefined;
   for (let i = 0; i < events.length; i++) {
@@ -62,8 +61,7 @@ export function batchParts(events: readonly RunEvent[], runGraphId: string, maxB
       // This entry starts the next part, with its own time.
       writer.pos = start;
       parts.push({ first: events[from]!.seq, last: events[i - 1]!.seq, data: writer.take(0) });
-      writer.reset();
-      writer.byte(FORMAT);
+      startPart();
       writeEntry(event, runGraphId, undefined);
       from = i;
     }
@@ -71,6 +69,12 @@ export function batchParts(events: readonly RunEvent[], runGraphId: string, maxB
   }
   parts.push({ first: events[from]?.seq ?? 0, last: events.at(-1)?.seq ?? 0, data: writer.take(0) });
   return parts;
+}
+
+/** Starts a part: the writer from its beginning, and the format byte. */
+function startPart(): void {
+  writer.reset();
+  writer.byte(FORMAT);
 }
 
 /** Writes `event`'s entry: packed when it has its type's shape (see batchParts), else OBJECT. */
@@ -129,6 +133,7 @@ function decodeBatch(data: Buffer, runId: string, seq: number): unknown[] {
     const shape = SHAPE_BY_CODE[code];
     if (!shape) throw new AppError('INVALID_INPUT', `event ${runId}#${seq + entries.length} starts with ${code}, which is neither a type's code nor ${OBJECT} (an object)`);
     const entry: unknown[] = [code];
+    // The body's values, then `at`; then the priority's code, a bare byte.
     for (let i = 0; i <= shape.body.length; i++) entry.push(reader.value());
     entry.push(reader.byte());
     entries.push(entry);
