@@ -541,6 +541,41 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('looks a created run\'s id up in the transaction that writes it, and writes it again when another connection committed in between', async () => {
+    const a = openSqliteStore(file);
+    const b = openSqliteStore(file);
+    const taken = makeRun();
+    await b.createRun(taken, []);
+    await b.commit({ events: makeEvents(taken.id, 1, 1), runs: [], nodes: [], checkpoints: [] });
+    // a has never seen the run: it finds the id in the file.
+    await expectAppError(a.createRun({ ...taken }, []), 'INVALID_INPUT', /already exists/);
+    const run = makeRun();
+    await a.createRun(run, []);
+    // b commits after a's transaction read the file: a's first write finds its snapshot stale, and writes again.
+    const other = makeRun();
+    await b.createRun(other, []);
+    await b.commit({ events: makeEvents(other.id, 1, 2), runs: [], nodes: [], checkpoints: [] });
+    await a.commit({ events: makeEvents(run.id, 1, 3), runs: [], nodes: [], checkpoints: [] });
+    expect(await b.readEvents(run.id, 0, 10)).toStrictEqual(makeEvents(run.id, 1, 3));
+    expect(await a.readEvents(other.id, 0, 10)).toStrictEqual(makeEvents(other.id, 1, 2));
+    expect(await a.readEvents(taken.id, 0, 10)).toStrictEqual(makeEvents(taken.id, 1, 1));
+    await a.close();
+    await b.close();
+  });
+
+  it('writes a created run by itself when no commit comes for it within a few milliseconds', async () => {
+    const store = openSqliteStore(file);
+    const run = makeRun();
+    await store.createRun(run, []);
+    expect(withRaw((db) => db.prepare('SELECT count(*) FROM runs').pluck().get())).toBe(0);
+    await sleep(30);
+    // Written and committed without this store being called again; nothing holds the file.
+    expect(withRaw((db) => db.prepare<[string], string>('SELECT status FROM runs WHERE id = ?').pluck().get(run.id))).toBe('QUEUED');
+    withRaw((db) => db.prepare("INSERT INTO graphs (id, name, description, spec, version, created_at, updated_at) VALUES ('g', 'g', '', '{}', 1, '', '')").run());
+    expect(await store.getRun(run.id)).toStrictEqual(run);
+    await store.close();
+  });
+
   it('forgets the run of a createRun that failed midway, so its no cannot point at a later run', async () => {
     const store = openSqliteStore(file);
     const lost = makeRun();
