@@ -5,7 +5,8 @@
  *
  * Shapes: chains of 10, 100 and 1,000 nodes; a 5-way fan-out (a → b0..b4 → join → END).
  * Variants: Flowcast on MemoryStore, Flowcast on a SQLite file in a fresh temp dir, and a
- * LangGraph.js StateGraph of the same shape (no checkpointer) as the baseline. Median of N runs
+ * LangGraph.js StateGraph of the same shape (no checkpointer) as the baseline, measured first, in a
+ * child process (see langgraph.ts: it turns on promise hooks for its whole process). Median of N runs
  * after a warm-up; N is chosen from a time budget per variant and shape and printed. Memory and
  * SQLite are measured in alternating rounds, chain-100 and chain-1000 in the same rounds, and
  * sqlite/mem and chain-1000/chain-100 are medians of the rounds' ratios, so that load from outside
@@ -26,21 +27,20 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Annotation, END as LG_END, START as LG_START, StateGraph } from '@langchain/langgraph';
 import { GraphCatalog } from '../../src/engine/catalog.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MemoryPubSub } from '../../src/events/pubsub.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { defaultKindRegistry } from '../../src/graph/kinds.ts';
-import { END } from '../../src/graph/types.ts';
 import { newId } from '../../src/common/async.ts';
 import { EventLog } from '../../src/store/log.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
-import { measure, measurePaired, median, num, pairedRatio, progress, ratio, verdict, withTempDir, type BenchResult, type PairedSample, type Variant } from './util.ts';
+import { measureLangGraph } from './langgraph.ts';
+import { MAX_STEPS, noop, SHAPE_GROUPS, type Shape } from './shapes.ts';
+import { measure, measurePaired, median, num, pairedRatio, progress, ratio, verdict, withTempDir, type BenchResult, type PairedSample, type Sample, type Variant } from './util.ts';
 
-const MAX_STEPS = 5000;
 const FAR_FUTURE = '9999-12-31T00:00:00.000Z';
 /** Per variant and shape: warm-up, then measured repetitions; a shape takes about 3 × their sum. */
 const WARMUP_MS = 500;
@@ -53,32 +53,6 @@ const BUDGET_MS = 700;
 const ROUNDS = 31;
 const ROUND_MS = 100;
 
-/** A graph shape, described once and built for both engines. */
-interface Shape {
-  name: string;
-  nodes: string[];
-  entry: string;
-  /** [from, to]; `from` as a list is a join. END is the string 'END'. */
-  edges: Array<[string | string[], string]>;
-  /** Also measured on SQLite with walCheckpointFrames 0 (the writer checkpoints), in the same rounds. */
-  compareWalThread?: boolean;
-}
-
-function chain(length: number): Shape {
-  const nodes = Array.from({ length }, (_, i) => `n${i}`);
-  const edges: Shape['edges'] = nodes.slice(1).map((to, i) => [nodes[i]!, to]);
-  edges.push([nodes[length - 1]!, END]);
-  return { name: `chain-${length}`, nodes, entry: 'n0', edges };
-}
-
-function fanOut(width: number): Shape {
-  const branches = Array.from({ length: width }, (_, i) => `b${i}`);
-  const edges: Shape['edges'] = branches.map((b) => ['a', b]);
-  edges.push([branches, 'join'], ['join', END]);
-  return { name: `fanout-${width}`, nodes: ['a', ...branches, 'join'], entry: 'a', edges, compareWalThread: true };
-}
-
-const noop = (): { n: number } => ({ n: 1 });
 
 /** A Flowcast engine over `store` with the shape registered; `run` resolves when the run ended. */
 function flowcastRunner(store: Store, shape: Shape, checkpoints = true): { run: () => Promise<number>; forget: () => Promise<void>; close: () => Promise<void> } {
@@ -171,22 +145,6 @@ async function rawCommitRunner(path: string, rows: ReturnType<typeof lastRunRows
   return { commit: () => commit(), close: () => db.close() };
 }
 
-// A reducer (last write wins) rather than a plain LastValue channel, so the five parallel branches
-// may all write `n` in one step, as they may in Flowcast.
-const LgState = Annotation.Root({ n: Annotation<number>({ reducer: (_old: number, update: number) => update, default: () => 0 }) });
-
-function langGraphRunner(shape: Shape): () => Promise<void> {
-  const nodes = shape.nodes.map((id) => [id, noop] as [string, typeof noop]);
-  const graph = new StateGraph(LgState).addNode(nodes);
-  graph.addEdge(LG_START, shape.entry);
-  for (const [from, to] of shape.edges) graph.addEdge(from, to === END ? LG_END : to);
-  const app = graph.compile();
-  return async () => {
-    const out = await app.invoke({ n: 0 }, { recursionLimit: MAX_STEPS });
-    if (out.n !== 1) throw new Error(`${shape.name}: LangGraph returned ${JSON.stringify(out)}`);
-  };
-}
-
 interface Row {
   shape: Shape;
   events: number;
@@ -212,7 +170,7 @@ interface Row {
  * per node) is not skewed by the machine's speed changing between measurements. Then LangGraph.js
  * per shape.
  */
-async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
+async function benchGroup(shapes: Shape[], dir: string, langGraph: ReadonlyMap<string, Sample>): Promise<Row[]> {
   const budget = { budgetMs: BUDGET_MS, warmupMs: WARMUP_MS };
   progress(`${shapes.map((s) => s.name).join(', ')}: flowcast-mem and flowcast-sqlite, in alternating rounds`);
   const runners = [];
@@ -251,8 +209,7 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
     const raw = paired[`${shape.name} raw`];
     const inline = paired[`${shape.name} sqlite-inline`];
 
-    progress(`${shape.name}: langgraph`);
-    const lgSample = await measure(langGraphRunner(shape), budget);
+    const lgSample = langGraph.get(shape.name)!;
 
     // What checkpoints cost: the same SQLite run with the event log dropping every checkpoint.
     let noCheckpoints: number | undefined;
@@ -280,11 +237,10 @@ async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
 }
 
 export async function benchEngine(): Promise<BenchResult> {
-  // chain-100 and chain-1000 are measured together: their per-node ratio is the linearity target.
-  const groups = [[chain(10)], [chain(100), chain(1000)], [fanOut(5)]];
+  const langGraph = await measureLangGraph({ budgetMs: BUDGET_MS, warmupMs: WARMUP_MS });
   const rows = await withTempDir('engine', async (dir) => {
     const out: Row[] = [];
-    for (const group of groups) out.push(...(await benchGroup(group, dir)));
+    for (const group of SHAPE_GROUPS) out.push(...(await benchGroup(group, dir, langGraph)));
     return out;
   });
 

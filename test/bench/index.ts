@@ -15,13 +15,12 @@
  * print the same kind of numbers. Progress goes to stderr, tables to stdout. engine and append take
  * about 30–40 s on a 2-core machine, fanout about 2½ minutes.
  */
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchAppend } from './append.ts';
 import { benchEngine } from './engine.ts';
 import { benchFanout } from './fanout.ts';
-import { formatTable, type BenchResult } from './util.ts';
+import { formatTable, runChild, type BenchResult } from './util.ts';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   engine: benchEngine,
@@ -30,21 +29,9 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
 };
 const CHILD_ENV = 'FLOWCAST_BENCH_CHILD';
 
-/** Runs one benchmark in a child process (same node flags, so tsx's loader too); resolves with its result. */
-function runIsolated(name: string): Promise<BenchResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
-      env: { ...process.env, [CHILD_ENV]: name },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`benchmark ${name} exited with code ${code}`));
-      else resolve(JSON.parse(out) as BenchResult);
-    });
-  });
+/** Runs one benchmark in a child process (see runChild); resolves with its result. */
+async function runIsolated(name: string): Promise<BenchResult> {
+  return JSON.parse(await runChild(fileURLToPath(import.meta.url), { [CHILD_ENV]: name })) as BenchResult;
 }
 
 async function main(): Promise<void> {

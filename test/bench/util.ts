@@ -2,6 +2,7 @@
  * Small helpers shared by the benchmarks: timing (median of repetitions after a timed warm-up, the
  * repetition count chosen from a time budget), temp dirs, and plain aligned text tables.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +149,24 @@ export function formatTable(rows: readonly string[][]): string {
     row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
   const [header = [], ...body] = rows;
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/**
+ * Runs `file` in a child Node process with this process's flags (so tsx's loader too) and `env`
+ * added; resolves with what it wrote to stdout (its stderr goes to ours), rejects when it exits
+ * non-zero.
+ */
+export function runChild(file: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${file} exited with code ${code}`));
+      else resolve(out);
+    });
+  });
 }
 
 /** Writes a progress line to stderr so stdout holds only the tables. */
