@@ -7,6 +7,7 @@ import { FINISHED_STATUSES, foldNodes, newNodeSnapshot, toRecord, type NodeSnaps
 import { loadMigrations } from './migrate.ts';
 import { WalCheckpointer } from './wal.ts';
 import { SqliteEvents } from './sqlite-events.ts';
+import { repairUnlisted, RunListing } from './sqlite-listing.ts';
 import { groupByRun, multiRowStatement, RefLookup, type RunRef } from './sqlite-parts.ts';
 import { checkpointData, nodeData, nodeJson, nodesJson, runParams, toGraph, toRun, toCheckpoint, type GraphRow, type NodeData, type RunParams, type RunRow } from './rows.ts';
 import { byCodePoint, checkPage, retentionCutoff } from './page.ts';
@@ -95,6 +96,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma('synchronous = NORMAL');
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     migrate(db, path);
+    repairUnlisted(db);
     return createStore(db, path, isFile && frames > 0 ? new WalCheckpointer({ path: resolve(path), frames, busyTimeoutMs }) : undefined);
   } catch (error) {
     db.close();
@@ -127,8 +129,8 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
   const getGraph = db.prepare<[string], GraphRow>('SELECT * FROM graphs WHERE id = ?');
   const listGraphs = db.prepare<[], GraphRow>('SELECT * FROM graphs ORDER BY id');
   const deleteGraph = db.prepare<[string]>('DELETE FROM graphs WHERE id = ?');
-  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, nodes, fold_seq, concurrency_key, idempotency_key, finished_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+  const insertRun = db.prepare<InsertRunParams>(`INSERT INTO runs (id, graph_id, status, priority, data, created_at, updated_at, pending, nodes, fold_seq, concurrency_key, idempotency_key, finished_at, listed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING`);
   const findIdempotent = db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE idempotency_key = ?');
   const updateRun = db.prepare<UpdateRunParams>('UPDATE runs SET status = ?, priority = ?, data = ?, created_at = ?, updated_at = ?, finished_at = ? WHERE no = ?');
   // Apart from updateRun because a column in a SET rewrites its index entries even when its value
@@ -149,7 +151,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
   const latestCheckpoint = db.prepare<[string], { step: number; data: string }>(`SELECT step, data FROM checkpoints
     WHERE run_no = (SELECT no FROM runs WHERE id = ?) ORDER BY step DESC LIMIT 1`);
   const findExpired = db.prepare<[string, number], { no: number; id: string }>(`SELECT no, id FROM runs
-    WHERE finished_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') ORDER BY finished_at, no LIMIT ?`);
+    WHERE finished_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND listed = 1 ORDER BY finished_at, no LIMIT ?`);
   // DO NOTHING: a blob is named by its content, so one already stored is the same.
   const insertBlob = db.prepare<[number, string, string]>('INSERT INTO blobs (run_no, ref, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const readBlob = db.prepare<[string, string], { data: string }>('SELECT b.data FROM runs r JOIN blobs b ON b.run_no = r.no WHERE r.id = ? AND b.ref = ?');
@@ -236,7 +238,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     const { concurrencyKey, idempotencyKey } = creation.record;
     const result = insertRun.run(id, graphId, status, priority, data, createdAt, updatedAt, packed, foldSeq, concurrencyKey, idempotencyKey, record.finishedAt);
     if (result.changes === 0) throw new AppError('INVALID_INPUT', `run ${id} already exists`);
-    return { no: Number(result.lastInsertRowid), graphId, foldSeq };
+    const no = Number(result.lastInsertRowid);
+    listing.inserted(no);
+    return { no, graphId, foldSeq };
   }
 
   /**
@@ -308,6 +312,23 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
   /** A transaction that createRun began is open (holding only a snapshot until something writes). */
   let open = false;
   let closer: NodeJS.Timeout | undefined;
+  /** Run rows not yet in the graph and retention indexes (migration 013), listed later, many at once. */
+  const listing = new RunListing(db, listSoon);
+
+  /** The listing timer fired: lists now, unless createRun's transaction is open, whose write lists them instead. */
+  function listSoon(): void {
+    if (open) return;
+    try {
+      listNow();
+    } catch {
+      // Still due: the next write lists them.
+    }
+  }
+
+  /** Lists this connection's unlisted rows in a transaction of their own. */
+  function listNow(): void {
+    if (listing.pending) writeAndCommit(() => listing.listAll());
+  }
 
   /** Begins the transaction that the next write (or `closer`) commits, unless one is open. */
   function openTransaction(): void {
@@ -327,9 +348,11 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     const wasOpen = open;
     if (!open) beginWriting.run();
     open = false;
+    listing.begin();
     try {
       const result = write();
       commitOpen.run();
+      listing.committed();
       return result;
     } catch (error) {
       // SQLite itself rolls back on some errors (a full disk, a busy COMMIT).
@@ -342,9 +365,15 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
   /** Writes the pending creations and ends the open transaction; refs are remembered only once committed. */
   function settle(): void {
     if (creations.size > 0) {
-      const created = writeAndCommit(() => [...creations].map(([id, creation]): [string, RunRef] => [id, insertRunRows(creation)]));
+      const created = writeAndCommit(() => {
+        const refs = [...creations].map(([id, creation]): [string, RunRef] => [id, insertRunRows(creation)]);
+        if (listing.due) listing.listAll();
+        return refs;
+      });
       creations.clear();
       for (const [id, ref] of created) remember(id, ref);
+    } else if (open && listing.due) {
+      writeAndCommit(() => listing.listAll());
     } else if (open) {
       open = false;
       commitOpen.run();
@@ -407,6 +436,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     writeNodes(kept.map((node) => ({ no: refOf(node.runId).no, node })));
     for (const cp of batch.checkpoints) upsertCheckpoint.run(refOf(cp.runId).no, cp.step, JSON.stringify(checkpointData(cp)));
     for (const blob of batch.blobs ?? []) insertBlob.run(refOf(blob.runId).no, blob.ref, blob.json);
+    if (listing.due) listing.listAll();
     return unfinished;
   }
 
@@ -421,7 +451,8 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       filter.status?.length ? 'status IN (SELECT value FROM json_each(@status))' : '',
       // Lets SQLite use runs_status, which leaves COMPLETED runs out (migration 009).
       filter.status?.length && !filter.status.includes('COMPLETED') ? "status <> 'COMPLETED'" : '',
-      filter.graphId !== undefined ? 'graph_id = @graphId' : '',
+      // listed = 1 lets SQLite use runs_graph_id (migration 013); this connection's rows are listed first.
+      filter.graphId !== undefined ? 'graph_id = @graphId AND listed = 1' : '',
       filter.concurrencyKey !== undefined ? 'concurrency_key = @concurrencyKey' : '',
       filter.idempotencyKey !== undefined ? 'idempotency_key = @idempotencyKey' : '',
       after !== undefined ? 'id < @after' : '',
@@ -489,6 +520,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     },
     async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>> {
       settle();
+      if (filter.graphId !== undefined) listNow();
       checkPage(page);
       const { first, after } = page;
       const params: ListParams = { limit: first + 1 };
@@ -539,6 +571,7 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
     async deleteFinishedBefore(before, limit) {
       const cutoff = retentionCutoff(before, limit);
       settle();
+      listNow();
       // IMMEDIATE: it reads before it writes, and another connection may write in between.
       const ids = deleteExpiredTx.immediate(cutoff, limit);
       for (const id of ids) runRefs.delete(id);
@@ -548,7 +581,9 @@ function createStore(db: Database.Database, path: string, walCheckpointer: WalCh
       try {
         clearTimeout(closer);
         settle();
+        listNow();
       } finally {
+        listing.close();
         // First, so that this connection is the file's last and removes the WAL as it closes.
         await walCheckpointer?.stop();
         db.close();

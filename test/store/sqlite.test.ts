@@ -96,7 +96,7 @@ describe('SQLite store', () => {
 
   it('reads its migration files in version order', () => {
     const migrations = loadMigrations('sqlite');
-    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index'], [10, 'packed_events'], [11, 'coded_events'], [12, 'binary_events']]);
+    expect(migrations.map((m) => [m.version, m.name])).toStrictEqual([[1, 'init'], [2, 'run_keys'], [3, 'run_finished_at'], [4, 'blobs'], [5, 'run_nodes'], [6, 'event_batches'], [7, 'event_keys'], [8, 'folded_nodes'], [9, 'status_index'], [10, 'packed_events'], [11, 'coded_events'], [12, 'binary_events'], [13, 'listed_runs']]);
     expect(migrations[0]?.sql).toMatch(/CREATE TABLE events/);
   });
 
