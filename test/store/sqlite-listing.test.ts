@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
-import { loadMigrations } from '../../src/store/migrate.ts';
 import { LIST_AFTER_MS } from '../../src/store/sqlite-listing.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
 import type { RunRecord } from '../../src/events/snapshot.ts';
 import { makeEvents, makeRun } from './fixtures.ts';
+import { migrateTo, withRawFile } from './sqlite-raw.ts';
 
 /**
  * A run row goes in with listed = 0 and is put in the graph and retention indexes by a later
@@ -28,14 +28,7 @@ describe('SQLite store: listing run rows later', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function withRaw<T>(fn: (db: Database.Database) => T): T {
-    const db = new Database(file);
-    try {
-      return fn(db);
-    } finally {
-      db.close();
-    }
-  }
+  const withRaw = <T>(fn: (db: Database.Database) => T): T => withRawFile(file, fn);
   /** Run id -> its listed column. */
   const listedOf = (): Record<string, number> =>
     Object.fromEntries(withRaw((db) => db.prepare<[], { id: string; listed: number }>('SELECT id, listed FROM runs').all()).map((r) => [r.id, r.listed]));
@@ -167,11 +160,7 @@ describe('SQLite store: listing run rows later', () => {
   it('keeps every run of a file migrated from version 12 in both indexes', async () => {
     const run = finished('g', '2001-01-01T00:00:00.000Z');
     withRaw((db) => {
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
-      for (const migration of loadMigrations('sqlite').slice(0, 12)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
-      }
+      migrateTo(db, 12);
       db.prepare(`INSERT INTO runs (id, graph_id, status, priority, data, pending, created_at, updated_at, finished_at)
         VALUES (?, 'g', 'COMPLETED', 0, ?, '[]', ?, ?, ?)`).run(run.id, JSON.stringify({ ...run, id: undefined }), run.createdAt, run.updatedAt, run.finishedAt);
     });

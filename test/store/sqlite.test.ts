@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/common/async.ts';
 import { AppError } from '../../src/common/errors.ts';
@@ -17,6 +17,7 @@ import { END } from '../../src/graph/types.ts';
 import { composeOn } from '../utils/flowcast.ts';
 import { inEngineOrder, makeCheckpoint, makeEvent, makeEvents, makeNode, makeNodeRow, makeRun, makeStoredApart } from './fixtures.ts';
 import { expectAppError, runStoreSpec, snapshot } from './spec.ts';
+import { migrateTo, withRawFile } from './sqlite-raw.ts';
 
 let specDir = '';
 runStoreSpec(
@@ -42,22 +43,7 @@ describe('SQLite store', () => {
   });
 
   /** Runs `fn` on a second, plain connection to the file, as an operator or another process would. */
-  function withRaw<T>(fn: (db: Database.Database) => T): T {
-    const db = new Database(file);
-    try {
-      return fn(db);
-    } finally {
-      db.close();
-    }
-  }
-  /** Brings a raw connection's file to schema `version`, as a Flowcast of that version left it. */
-  function migrateTo(db: Database.Database, version: number): void {
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
-    for (const migration of loadMigrations('sqlite').slice(0, version)) {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, '');
-    }
-  }
+  const withRaw = <T>(fn: (db: Database.Database) => T): T => withRawFile(file, fn);
   /** A store on the file with one run created in it, without nodes. */
   async function storeWithRun(overrides: Partial<RunRecord> = {}): Promise<{ store: SqliteStore; run: RunRecord }> {
     const store = openSqliteStore(file);
