@@ -75,7 +75,8 @@ export class RunListing {
   /** In a write transaction, after its inserts: lists every row this connection left unlisted. */
   listAll(): void {
     if (!this.pending) return;
-    const lo = Math.min(...[this.#lo, this.#txLo].filter((no) => no !== 0));
+    // 0 means none: the other one is then the lowest.
+    const lo = this.#lo === 0 || (this.#txLo !== 0 && this.#txLo < this.#lo) ? this.#txLo : this.#lo;
     this.#listRange.run(lo, Math.max(this.#hi, this.#txHi));
     this.#deleteOwner.run(this.#owner);
     this.#txListed = true;

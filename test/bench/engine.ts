@@ -43,7 +43,7 @@ import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 import { measureLangGraph } from './langgraph.ts';
 import { MAX_STEPS, noop, SHAPE_GROUPS, type Shape } from './shapes.ts';
-import { measure, measurePaired, median, num, pairedRatio, progress, ratio, runChild, verdict, withTempDir, type BenchResult, type PairedSample, type Sample, type Variant } from './util.ts';
+import { measure, measurePaired, median, num, pairedRatio, progress, ratio, runChild, verdict, withTempDir, type BenchResult, type PairedSample, type Variant } from './util.ts';
 
 const FAR_FUTURE = '9999-12-31T00:00:00.000Z';
 /** Per variant and shape: warm-up, then measured repetitions; a shape takes about 3 × their sum. */
@@ -56,7 +56,6 @@ const BUDGET_MS = 700;
  */
 const ROUNDS = 31;
 const ROUND_MS = 100;
-
 
 /** A Flowcast engine over `store` with the shape registered; `run` resolves when the run ended. */
 function flowcastRunner(store: Store, shape: Shape, checkpoints = true): { run: () => Promise<number>; forget: () => Promise<void>; close: () => Promise<void> } {
@@ -158,7 +157,6 @@ interface Row {
   events: number;
   mem: number;
   sqlite: number;
-  lg: number;
   /** Median over rounds of the SQLite/memory ratio of round medians. */
   ratio: number;
   /** SQLite µs/node with checkpoints dropped (chain-1000 only). */
@@ -167,7 +165,6 @@ interface Row {
   floor: number | undefined;
   /** SQLite with the WAL checkpoint thread and with the writer checkpointing (compareWalThread): mean µs/node, and µs per run spent in runs over 10× the median. */
   walThread: { mean: number; inlineMean: number; stall: number; inlineStall: number } | undefined;
-  reps: string;
   /** The rounds' run times per variant, for ratios across shapes measured together. */
   paired: { mem: PairedSample; sqlite: PairedSample };
 }
@@ -175,10 +172,10 @@ interface Row {
 /**
  * Measures shapes together: Flowcast on memory and on SQLite for every shape of the group, in
  * alternating rounds, so that a ratio between two of them (SQLite/memory, or chain-1000/chain-100
- * per node) is not skewed by the machine's speed changing between measurements. Then LangGraph.js
- * per shape.
+ * per node) is not skewed by the machine's speed changing between measurements. Runs in a child
+ * process of its own (see benchEngine).
  */
-async function benchGroup(shapes: Shape[], dir: string, langGraph: ReadonlyMap<string, Sample>): Promise<Row[]> {
+async function benchGroup(shapes: Shape[], dir: string): Promise<Row[]> {
   const budget = { budgetMs: BUDGET_MS, warmupMs: WARMUP_MS };
   progress(`${shapes.map((s) => s.name).join(', ')}: flowcast-mem and flowcast-sqlite, in alternating rounds`);
   const runners = [];
@@ -217,8 +214,6 @@ async function benchGroup(shapes: Shape[], dir: string, langGraph: ReadonlyMap<s
     const raw = paired[`${shape.name} raw`];
     const inline = paired[`${shape.name} sqlite-inline`];
 
-    const lgSample = langGraph.get(shape.name)!;
-
     // What checkpoints cost: the same SQLite run with the event log dropping every checkpoint.
     let noCheckpoints: number | undefined;
     if (shape.name === 'chain-1000') {
@@ -236,28 +231,29 @@ async function benchGroup(shapes: Shape[], dir: string, langGraph: ReadonlyMap<s
       ratio: pairedRatio(sqlite, mem),
       mem: perNode(mem.medianMs),
       sqlite: perNode(sqlite.medianMs),
-      lg: perNode(lgSample.medianMs),
-      reps: `${mem.reps}/${sqlite.reps}/${lgSample.reps}`,
       paired: { mem, sqlite },
     });
   }
   return rows;
 }
 
-/** Set in the child process that measures one group of shapes: { group, langGraph }. */
+/** Set in the child process that measures one group of shapes: its index in SHAPE_GROUPS. */
 const GROUP_ENV = 'FLOWCAST_BENCH_ENGINE_GROUP';
 
 export async function benchEngine(): Promise<BenchResult> {
   const langGraph = await measureLangGraph({ budgetMs: BUDGET_MS, warmupMs: WARMUP_MS });
   const rows: Row[] = [];
   for (let group = 0; group < SHAPE_GROUPS.length; group++) {
-    const out = await runChild(fileURLToPath(import.meta.url), { [GROUP_ENV]: JSON.stringify({ group, langGraph: Object.fromEntries(langGraph) }) });
+    const out = await runChild(fileURLToPath(import.meta.url), { [GROUP_ENV]: String(group) });
     rows.push(...(JSON.parse(out) as Row[]));
   }
 
   const table = [['shape', 'nodes', 'events/run', 'flowcast-mem µs/node', 'flowcast-sqlite µs/node', 'langgraph µs/node', 'langgraph/mem', 'sqlite/mem', 'floor', 'runs (mem/sql/lg)']];
   for (const r of rows) {
-    table.push([r.shape.name, String(r.shape.nodes.length), String(r.events), num(r.mem), num(r.sqlite), num(r.lg), ratio(r.lg / r.mem), ratio(r.ratio), r.floor === undefined ? '—' : ratio(r.floor), r.reps]);
+    const lg = langGraph.get(r.shape.name)!;
+    const lgPerNode = (lg.medianMs * 1000) / r.shape.nodes.length;
+    const reps = `${r.paired.mem.reps}/${r.paired.sqlite.reps}/${lg.reps}`;
+    table.push([r.shape.name, String(r.shape.nodes.length), String(r.events), num(r.mem), num(r.sqlite), num(lgPerNode), ratio(lgPerNode / r.mem), ratio(r.ratio), r.floor === undefined ? '—' : ratio(r.floor), reps]);
   }
 
   const worstMem = Math.max(...rows.map((r) => r.mem));
@@ -288,7 +284,6 @@ export async function benchEngine(): Promise<BenchResult> {
 }
 
 if (process.env[GROUP_ENV] !== undefined) {
-  const { group, langGraph } = JSON.parse(process.env[GROUP_ENV]) as { group: number; langGraph: Record<string, Sample> };
-  const rows = await withTempDir('engine', (dir) => benchGroup(SHAPE_GROUPS[group]!, dir, new Map(Object.entries(langGraph))));
-  process.stdout.write(JSON.stringify(rows));
+  const shapes = SHAPE_GROUPS[Number(process.env[GROUP_ENV])]!;
+  process.stdout.write(JSON.stringify(await withTempDir('engine', (dir) => benchGroup(shapes, dir))));
 }
